@@ -40,3 +40,5 @@ class Benchmark:
     system_prompt: str | None = None
     default_samples: int = 1
     description: str = ""
+    # reasoning ends at the LAST occurrence of this marker (see evals.grading.thinking)
+    think_end: str = "</think>"

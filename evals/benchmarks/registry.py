@@ -7,7 +7,13 @@ import importlib
 from evals.benchmarks.base import Benchmark
 
 # Filled in one place: every built-in benchmark module.
-_BUILTIN_MODULES: list[str] = []
+_BUILTIN_MODULES: list[str] = [
+    "evals.benchmarks.aime24",
+    "evals.benchmarks.aime25",
+    "evals.benchmarks.hmmt25",
+    "evals.benchmarks.gpqa_diamond",
+    "evals.benchmarks.creative_writing",
+]
 
 _REGISTRY: dict[str, Benchmark] = {}
 _loaded = False

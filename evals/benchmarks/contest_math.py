@@ -1,0 +1,48 @@
+"""Shared shape of the contest-math benchmarks (AIME24, AIME25, HMMT Feb 2025).
+
+Each row needs a problem text and a final answer (integer for AIME, often LaTeX for
+HMMT); the user message appends Qwen's recommended math instruction, and the bare
+problem is kept in `meta["question"]` for the paper's raw ChatML prompt mode. Graded by
+math-verify (`evals.grading.math`).
+"""
+from __future__ import annotations
+
+from functools import partial
+
+from evals.benchmarks.base import Benchmark, Problem
+from evals.benchmarks.loading import load_rows, pick
+from evals.grading.math import grade_math
+
+MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+PROBLEM_KEYS = ("problem", "question", "Problem", "Question")
+ANSWER_KEYS = ("answer", "Answer", "final_answer", "gt")
+ID_KEYS = ("id", "problem_idx", "ID", "idx")
+
+
+def load_math(path: str | None, *, name: str, hub_id: str, split: str) -> list[Problem]:
+    rows = load_rows(path, hub_id=hub_id, split=split, name=name, fields_hint="problem, answer (and optionally id)")
+    problems = []
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        question = str(pick(row, PROBLEM_KEYS, name=name, what="problem", index=i)).strip()
+        answer = str(pick(row, ANSWER_KEYS, name=name, what="answer", index=i)).strip()
+        pid = next((str(row[k]) for k in ID_KEYS if row.get(k) is not None), str(i))
+        if pid in seen:
+            raise ValueError(f"benchmark {name!r}: problem id {pid!r} appears twice in the data; ids must be unique")
+        seen.add(pid)
+        problems.append(Problem(id=pid, prompt=f"{question}\n{MATH_INSTRUCTION}", gold=answer, meta={"question": question}))
+    return problems
+
+
+def make_math_benchmark(*, name: str, version: str, hub_id: str, split: str, description: str,
+                        default_samples: int = 10) -> Benchmark:
+    return Benchmark(
+        name=name,
+        version=version,
+        kind="math",
+        hub_id=hub_id,
+        load=partial(load_math, name=name, hub_id=hub_id, split=split),
+        grade=grade_math,
+        default_samples=default_samples,
+        description=description,
+    )

@@ -1,0 +1,78 @@
+"""Read benchmark rows from a local file or folder (JSONL, JSON, parquet) or the HF hub.
+
+`load_rows(path, hub_id=..., config=..., split=..., name=...)`: with a path, read it
+(a folder: every *.jsonl / *.json / *.parquet inside, sorted by name); without one, ask
+`datasets.load_dataset(hub_id, config, split=split)`. When the hub cannot be reached
+(offline machines, gated sets) the error says which file to provide instead.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+_SUFFIXES = (".jsonl", ".json", ".parquet")
+
+
+def _read_file(path: Path) -> list[dict]:
+    if path.suffix == ".jsonl":
+        rows = []
+        with path.open(encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg}); fix or remove the line") from None
+        return rows
+    if path.suffix == ".json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict):  # {id: row} as in creative-writing-bench
+            return [{"id": k, **v} if isinstance(v, dict) else {"id": k, "value": v} for k, v in data.items()]
+        return list(data)
+    if path.suffix == ".parquet":
+        from datasets import Dataset
+
+        return list(Dataset.from_parquet(str(path)))
+    raise ValueError(f"{path}: unsupported data file; give a .jsonl, .json or .parquet file or a folder of them")
+
+
+def load_rows(path: str | Path | None, *, hub_id: str | None, config: str | None = None,
+              split: str = "test", name: str, fields_hint: str = "") -> list[dict]:
+    """Rows of the benchmark `name` from `path` (file/folder) or, if None, from the hub."""
+    hint = f" with fields {fields_hint}" if fields_hint else ""
+    if path is not None:
+        p = Path(path)
+        if p.is_dir():
+            files = sorted(f for f in p.iterdir() if f.suffix in _SUFFIXES)
+            if not files:
+                raise FileNotFoundError(f"{p}: no .jsonl/.json/.parquet file for benchmark {name!r}")
+            return [row for f in files for row in _read_file(f)]
+        if not p.is_file():
+            raise FileNotFoundError(f"{p}: no such data file for benchmark {name!r}; give a JSONL/parquet file{hint}")
+        return _read_file(p)
+    if hub_id is None:
+        raise ValueError(f"benchmark {name!r} has no hub dataset; pass --data PATH (JSONL/parquet{hint})")
+    try:
+        from datasets import load_dataset
+
+        ds = load_dataset(hub_id, config, split=split) if config else load_dataset(hub_id, split=split)
+    except Exception as exc:  # network, gating, missing cache: all end the same way for the user
+        where = f"{hub_id}" + (f" (config {config})" if config else "") + f", split {split}"
+        raise ValueError(
+            f"benchmark {name!r}: could not load {where} from the Hugging Face hub "
+            f"({type(exc).__name__}: {str(exc)[:200]}); download it elsewhere and pass "
+            f"--data PATH to a JSONL or parquet file{hint}"
+        ) from None
+    return list(ds)
+
+
+def pick(row: dict, keys: Sequence[str], *, name: str, what: str, index: int):
+    """First present key of `row` among `keys`; a ValueError naming the fix otherwise."""
+    for k in keys:
+        if k in row and row[k] is not None:
+            return row[k]
+    raise ValueError(
+        f"benchmark {name!r}, row {index}: no {what} field (looked for {', '.join(keys)}); "
+        f"present: {', '.join(sorted(row)) or 'none'}"
+    )
