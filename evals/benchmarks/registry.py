@@ -13,6 +13,7 @@ _BUILTIN_MODULES: list[str] = [
     "evals.benchmarks.hmmt25",
     "evals.benchmarks.gpqa_diamond",
     "evals.benchmarks.creative_writing",
+    "evals.benchmarks.synthetic",
 ]
 
 _REGISTRY: dict[str, Benchmark] = {}
