@@ -13,6 +13,7 @@ import sys
 # Filled in one place; each module owns its subcommand's flags.
 SUBCOMMANDS = [
     "merging.cli",  # spectrum merge
+    "evals.eval_cli",  # spectrum eval
 ]
 
 

@@ -1,0 +1,158 @@
+"""Evaluate one model on one benchmark: generate what is missing, grade, store per sample.
+
+    backend = TransformersBackend.from_pretrained(model_dir)
+    records = evaluate(backend, backend.tokenizer, get_benchmark("aime25"), problems,
+                       SamplingParams(n=10, temperature=0.6, top_p=0.95, top_k=20, max_new_tokens=32768),
+                       store=ResultsStore("results.jsonl"), model="qwen3-4b/think",
+                       model_fingerprint=fingerprint_model(model_dir), pair="qwen3-4b", lam=1.0)
+
+Samples already in the store (same fingerprint, benchmark version, prompt mode, sampling,
+seed, problem, sample index) are skipped; the rest are generated in calls of about
+`backend.batch_size` samples, graded in the main thread (math-verify needs it) and
+appended one record at a time, so a killed run loses only the call in flight.
+A parent checkpoint is recorded with method=None and lam=0.0 (direct) or 1.0 (think).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+from evals.backends.base import Completion, SamplingParams
+from evals.benchmarks.base import Benchmark, Problem
+from evals.grading.style import style_bleed
+from evals.grading.thinking import marker_token_ids, split_text, split_tokens
+from evals.prompting import PROMPT_MODES, render_prompt
+from evals.records import SampleRecord
+from evals.store import ResultsStore
+
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+
+
+def fingerprint_model(model_or_dir) -> str:
+    """Content hash (sha256, first 20 hex digits) of a checkpoint folder's config and
+    weight files, or of an nn.Module's state dict (names, dtypes, shapes, bytes)."""
+    h = hashlib.sha256()
+    if isinstance(model_or_dir, (str, Path)):
+        d = Path(model_or_dir)
+        files = sorted(f for f in d.iterdir() if f.suffix in _WEIGHT_SUFFIXES or f.name == "config.json") if d.is_dir() else []
+        if not any(f.suffix in _WEIGHT_SUFFIXES for f in files):
+            raise ValueError(f"{d}: no weight files (*.safetensors/*.bin) to fingerprint; pass a checkpoint folder")
+        for f in files:
+            h.update(f.name.encode() + b"\0")
+            with f.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 22), b""):
+                    h.update(block)
+        return h.hexdigest()[:20]
+    import torch
+
+    for name, t in model_or_dir.state_dict().items():
+        t = t.detach().to("cpu").contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}\0".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:20]
+
+
+def _small_meta(meta: dict) -> dict:
+    """Problem metadata worth copying into every record (scalars, short strings)."""
+    return {k: v for k, v in meta.items()
+            if isinstance(v, (bool, int, float)) or (isinstance(v, str) and len(v) <= 64)}
+
+
+def grade_completion(benchmark: Benchmark, problem: Problem, completion: Completion,
+                     marker_ids: Sequence[int] | None, *, grade_full_text: bool = False) -> dict:
+    """The verdict and token accounting of one completion, as SampleRecord fields."""
+    text_split = split_text(completion.text, benchmark.think_end)
+    tok_split = split_tokens(completion.token_ids, marker_ids, completion.finish_reason)
+    truncated = tok_split.truncated
+    grade = benchmark.grade(problem, completion.text if grade_full_text else text_split.answer)
+    meta = {
+        "thought": text_split.thought,
+        "graded": benchmark.kind != "creative",
+        "tag_bleed": style_bleed(text_split.answer).tag_bleed,
+        **_small_meta(problem.meta),
+    }
+    if grade_full_text:
+        meta["grade_full_text"] = True
+    if text_split.thought != tok_split.thought:  # marker in text but not as tokens (or vice versa)
+        meta["split_mismatch"] = True
+    if benchmark.kind == "creative":
+        meta["style"] = style_bleed(text_split.answer).to_dict()
+    if "sample_seed" in completion.meta:
+        meta["sample_seed"] = completion.meta["sample_seed"]
+    return dict(
+        text=completion.text, generated_tokens=len(completion.token_ids),
+        reasoning_tokens=tok_split.reasoning_tokens, answer_tokens=tok_split.answer_tokens,
+        finish_reason=completion.finish_reason, truncated=truncated,
+        malformed=grade.malformed and not truncated,  # a cut-off answer is truncated, not malformed
+        correct=grade.correct and not truncated,  # hitting the cap is wrong, whatever was written
+        extracted=grade.extracted, meta=meta,
+    )
+
+
+def evaluate(backend, tokenizer, benchmark: Benchmark | str, problems: Sequence[Problem], params: SamplingParams, *,
+             store: ResultsStore | None, model: str, model_fingerprint: str, pair: str, method: str | None = None,
+             lam: float | None = None, prompt_mode: str = "chat_template", grade_full_text: bool = False,
+             progress: bool = True) -> list[SampleRecord]:
+    """All `params.n` records of every problem (stored ones reused, missing ones generated)."""
+    from tqdm import tqdm
+
+    if isinstance(benchmark, str):
+        from evals.benchmarks.registry import get_benchmark
+
+        benchmark = get_benchmark(benchmark)
+    if prompt_mode not in PROMPT_MODES:
+        raise ValueError(f"unknown prompt mode {prompt_mode!r}; choose one of {', '.join(PROMPT_MODES)}")
+    ids = [p.id for p in problems]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"benchmark {benchmark.name!r}: duplicate problem ids; ids must be unique")
+    sampling = params.to_dict()
+    common = dict(model=model, model_fingerprint=model_fingerprint, pair=pair, method=method, lam=lam,
+                  benchmark=benchmark.name, benchmark_version=benchmark.version, prompt_mode=prompt_mode,
+                  sampling=sampling, seed=params.seed)
+    skeleton = SampleRecord(**common, problem_id="", sample_index=0, text="", generated_tokens=0, reasoning_tokens=0,
+                            answer_tokens=0, finish_reason="stop", truncated=False, malformed=False, correct=False,
+                            extracted=None)
+
+    def key(pid: str, i: int) -> tuple:
+        return replace(skeleton, problem_id=pid, sample_index=i).key()
+
+    done: dict[tuple, SampleRecord] = {r.key(): r for r in store.records()} if store is not None else {}
+    todo = [(p, [i for i in range(params.n) if key(p.id, i) not in done]) for p in problems]
+    todo = [(p, ix) for p, ix in todo if ix]
+    marker_ids = marker_token_ids(tokenizer, benchmark.think_end)
+    per_call = max(1, int(getattr(backend, "batch_size", 16)))
+    by_index = getattr(backend, "supports_sample_indices", False)
+
+    bar = tqdm(total=sum(len(ix) for _, ix in todo), disable=not progress, unit="sample",
+               desc=f"{model} {benchmark.name}")
+    t0, tokens = time.perf_counter(), 0
+    pos = 0
+    while pos < len(todo):
+        chunk, size = [], 0
+        while pos < len(todo) and (not chunk or size + len(todo[pos][1]) <= per_call):
+            chunk.append(todo[pos])
+            size += len(todo[pos][1])
+            pos += 1
+        prompts = [render_prompt(tokenizer, p, benchmark, prompt_mode) for p, _ in chunk]
+        if by_index:
+            outs = backend.generate(prompts, params, sample_indices=[ix for _, ix in chunk])
+            pairs = [(ix, row) for (_, ix), row in zip(chunk, outs)]
+        else:  # regenerate all n and keep the missing ones (seeded backends give the same samples)
+            outs = backend.generate(prompts, params)
+            pairs = [(ix, [row[i] for i in ix]) for (_, ix), row in zip(chunk, outs)]
+        for (problem, _), (ix, comps) in zip(chunk, pairs):
+            for i, comp in zip(ix, comps):
+                fields = grade_completion(benchmark, problem, comp, marker_ids, grade_full_text=grade_full_text)
+                rec = SampleRecord(**common, problem_id=problem.id, sample_index=i, **fields)
+                if store is not None:
+                    store.append(rec)
+                done[rec.key()] = rec
+                tokens += rec.generated_tokens
+                bar.update(1)
+            bar.set_postfix(tok_s=f"{tokens / max(time.perf_counter() - t0, 1e-9):.1f}")
+    bar.close()
+    return [done[key(p.id, i)] for p in problems for i in range(params.n)]

@@ -1,0 +1,50 @@
+"""The append-only results store: reload, duplicates refused, torn last line ignored and repaired."""
+import pytest
+
+from evals.store import ResultsStore
+from evals.tests.records_factory import make_record as R
+
+pytestmark = pytest.mark.fast
+
+
+def test_append_and_reload(tmp_path):
+    path = tmp_path / "r.jsonl"
+    s = ResultsStore(path)
+    s.extend([R("p1", 0), R("p1", 1, correct=False)])
+    again = ResultsStore(path)
+    assert again.records() == s.records() and again.keys() == {R("p1", 0).key(), R("p1", 1).key()}
+    assert R("p1", 0) in again and len(again.records(correct=False)) == 1
+
+
+def test_duplicate_key_refused(tmp_path):
+    s = ResultsStore(tmp_path / "r.jsonl")
+    s.append(R("p1", 0))
+    with pytest.raises(ValueError, match="already stored"):
+        s.append(R("p1", 0, correct=False))
+
+
+def test_torn_last_line_ignored_then_repaired(tmp_path):
+    path = tmp_path / "r.jsonl"
+    ResultsStore(path).extend([R("p1", 0), R("p1", 1)])
+    full = path.read_text()
+    path.write_text(full + R("p1", 2).to_json()[:37])  # a write killed half way
+    s = ResultsStore(path)
+    assert s.torn_tail and len(s) == 2
+    s.append(R("p1", 2))
+    lines = path.read_text().splitlines()
+    assert len(lines) == 3 and not ResultsStore(path).torn_tail
+    assert [r.sample_index for r in ResultsStore(path).records()] == [0, 1, 2]
+
+
+def test_corrupt_middle_line_raises(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text(R("p1", 0).to_json() + "\n{not json\n" + R("p1", 1).to_json() + "\n")
+    with pytest.raises(ValueError, match=r"r.jsonl:2: corrupt record"):
+        ResultsStore(path)
+
+
+def test_summary_table(tmp_path):
+    s = ResultsStore(tmp_path / "r.jsonl")
+    s.extend([R("p1", 0), R("p2", 0, correct=False)])
+    table = s.summary(n_boot=50)
+    assert "50.0" in table and "aime24" in table
