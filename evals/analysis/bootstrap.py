@@ -1,0 +1,119 @@
+"""Paired bootstrap over problems (and binomial resampling for aggregate-only points).
+
+Every merge of a pair sees the same problems, so the comparisons that matter (merge vs
+parent, sparse vs linear, lam vs lam+0.1) are paired: one replicate draws one multiset
+of problems and every point of that (pair, benchmark) is re-averaged over it. The
+draw is a pure function of (seed, pair, benchmark, number of problems, B) -- a seeded
+numpy Generator, never global state -- so separate analyses of the same pair and
+benchmark see identical replicates and their CIs agree.
+
+A replicate is a count vector W[b, :] over the sorted union of problem ids; a point's
+replicate mean is (W @ v) / (W @ present) for its per-problem means v, so B x P x points
+is one matrix product. Aggregate-only points (an outside table with accuracy and n) are
+redrawn as Binomial(n, accuracy) / n, independently; their mean_tokens carry no spread
+information and are held fixed.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+
+from evals.analysis.points import Point
+
+FIELDS = ("correct", "tokens", "malformed")
+
+
+def _seed_for(seed: int, *parts: object) -> list[int]:
+    return [int(seed), zlib.crc32("|".join(map(str, parts)).encode("utf-8"))]
+
+
+@lru_cache(maxsize=64)
+def problem_weights(pair: str, benchmark: str, n_problems: int, n_boot: int, seed: int) -> np.ndarray:
+    """Counts W[B, P]: how often replicate b draws problem p (rows sum to P). Read-only."""
+    rng = np.random.default_rng(_seed_for(seed, "problems", pair, benchmark, n_problems))
+    idx = rng.integers(0, n_problems, size=(n_boot, n_problems))
+    flat = (idx + np.arange(n_boot)[:, None] * n_problems).ravel()
+    w = np.bincount(flat, minlength=n_boot * n_problems).reshape(n_boot, n_problems)
+    w = w.astype(float)
+    w.setflags(write=False)
+    return w
+
+
+@dataclass(frozen=True, eq=False)
+class Resamples:
+    """Point estimates (`*_hat`, [n]) and replicates ([B, n]) for a list of points;
+    NaN where a point lacks that quantity (no tokens, no malformed flags)."""
+
+    points: tuple[Point, ...]
+    acc_hat: np.ndarray
+    tokens_hat: np.ndarray
+    malformed_hat: np.ndarray
+    acc: np.ndarray
+    tokens: np.ndarray
+    malformed: np.ndarray
+
+    def index(self, point: Point) -> int:
+        for i, p in enumerate(self.points):
+            if p is point:
+                return i
+        raise ValueError(f"point {point.label} was not resampled here")
+
+
+def resample(points: Sequence[Point], *, n_boot: int = 1000, seed: int = 0) -> Resamples:
+    """Resample all `points` (one pair and benchmark) together; see the module docstring."""
+    pts = tuple(points)
+    if not pts:
+        raise ValueError("resample: no points given")
+    if n_boot < 10:
+        raise ValueError(f"resample: n_boot={n_boot} is too small for a CI; use >= 100")
+    groups = {(p.pair, p.benchmark) for p in pts}
+    if len(groups) != 1:
+        raise ValueError(f"resample: points span several (pair, benchmark) groups {sorted(groups)}; "
+                         "a paired bootstrap needs one")
+    pair, bench = groups.pop()
+    n = len(pts)
+    hat = {f: np.full(n, np.nan) for f in FIELDS}
+    rep = {f: np.full((n_boot, n), np.nan) for f in FIELDS}
+
+    matrix = [i for i, p in enumerate(pts) if not p.is_aggregate]
+    if matrix:
+        universe = sorted({pid for i in matrix for pid in pts[i].problem_ids})
+        pos = {pid: j for j, pid in enumerate(universe)}
+        w = problem_weights(pair, bench, len(universe), n_boot, seed)
+        for f in FIELDS:
+            vals = np.full((len(universe), len(matrix)), np.nan)  # [P, m]
+            for col, i in enumerate(matrix):
+                v = pts[i].per_problem(f)
+                if v is not None:
+                    vals[[pos[pid] for pid in pts[i].problem_ids], col] = v
+            present = ~np.isnan(vals)
+            if not present.any():
+                continue
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rep[f][:, matrix] = (w @ np.where(present, vals, 0.0)) / (w @ present)
+                hat[f][matrix] = np.where(present, vals, 0.0).sum(0) / present.sum(0)
+    for i, p in enumerate(pts):
+        if not p.is_aggregate:
+            continue
+        rng = np.random.default_rng(_seed_for(seed, "binomial", pair, bench, p.method, repr(p.lam)))
+        hat["correct"][i] = p.accuracy
+        rep["correct"][:, i] = rng.binomial(p.n, p.accuracy, size=n_boot) / p.n
+        if p.mean_tokens is not None:
+            hat["tokens"][i] = rep["tokens"][:, i] = p.mean_tokens
+    return Resamples(pts, hat["correct"], hat["tokens"], hat["malformed"],
+                     rep["correct"], rep["tokens"], rep["malformed"])
+
+
+def ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of 1-D replicates, NaNs dropped; (nan, nan) if none remain."""
+    x = np.asarray(samples, dtype=float).ravel()
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return (float("nan"), float("nan"))
+    a = (1.0 - level) / 2.0
+    lo, hi = np.quantile(x, [a, 1.0 - a])
+    return (float(lo), float(hi))

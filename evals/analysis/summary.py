@@ -1,0 +1,40 @@
+"""Per-point rows of a curve for reports: lam, accuracy with its CI, tokens, rates.
+
+One row per point of `curve.series()` (the method's points, with the parents standing in
+at lam 0 and 1 where the method has none), each tagged with its role, so a reader sees
+exactly which numbers the claims were judged on.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from evals.analysis.bootstrap import ci, resample
+from evals.analysis.points import Curve
+
+
+def _role(curve: Curve, p) -> str:
+    if p.method is None:
+        return "direct" if p.lam == 0.0 else "thinking"
+    if p.method != curve.method:
+        return f"{'direct' if p.lam == 0.0 else 'thinking'} (stand-in: {p.method})"
+    return "merge"
+
+
+def summarize_curve(curve: Curve, *, n_boot: int = 1000, seed: int = 0,
+                    level: float = 0.95) -> list[dict]:
+    """Rows with keys lam, role, accuracy, accuracy_ci, mean_tokens, mean_tokens_ci,
+    thought_rate, truncated_rate, malformed_rate, n_problems, n_samples."""
+    series = curve.series()
+    rs = resample(series, n_boot=n_boot, seed=seed)
+    rows = []
+    for i, p in enumerate(series):
+        tok = None if np.isnan(rs.tokens_hat[i]) else float(rs.tokens_hat[i])
+        rows.append({
+            "lam": p.lam, "role": _role(curve, p),
+            "accuracy": float(rs.acc_hat[i]), "accuracy_ci": list(ci(rs.acc[:, i], level)),
+            "mean_tokens": tok,
+            "mean_tokens_ci": None if tok is None else list(ci(rs.tokens[:, i], level)),
+            "thought_rate": p.thought_rate, "truncated_rate": p.truncated_rate,
+            "malformed_rate": p.malformed_rate, "n_problems": p.n, "n_samples": p.n_samples,
+        })
+    return rows

@@ -1,0 +1,166 @@
+"""Phase transition: where along lam accuracy switches from the direct to the thinking level.
+
+Fits acc(lam) = lo + (hi - lo) / (1 + exp(-(lam - c) / w)) by a grid over (c, w) with
+(lo, hi) solved in closed form: for fixed (c, w) the model is linear in (lo, hi), so the
+residual is the part of y outside span{1, s(lam)} and the best grid cell maximises the
+projection of the centred y on the centred, normalised s. One matrix product fits every
+bootstrap replicate at once. c is searched inside the observed lam range; w from 1/100
+of a grid step to twice the range. When the data are a clean step between two grid
+points every c in that gap fits equally well: the centre is the middle of the tied c's.
+
+The 10-90% width is 2 ln 9 w = 4.39 w. The fit is compared with a straight line by
+AICc (k = 4 vs 2) and by the SSE ratio. As a model-free cross-check, the largest
+single step between neighbouring lams (signed in the direction of the direct-to-
+thinking change) is reported with its share of that change.
+
+Run: pure functions; `analyze_transition(curve)` is what the claim judge calls.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from evals.analysis.bootstrap import Resamples, ci, resample
+from evals.analysis.points import Curve
+
+WIDTH_PER_W = 2.0 * math.log(9.0)  # 10-90% width of a logistic in units of w (4.394)
+
+
+@dataclass(frozen=True)
+class LogisticFit:
+    lo: float
+    hi: float
+    c: float
+    w: float
+    sse: float
+    sse_line: float
+    delta_aicc: float | None  # AICc(line) - AICc(logistic); > 0 favours the logistic
+
+    @property
+    def width(self) -> float:
+        return WIDTH_PER_W * self.w
+
+    @property
+    def window(self) -> tuple[float, float]:
+        """The 10-90% rise of the fitted curve."""
+        return (self.c - self.width / 2, self.c + self.width / 2)
+
+
+def _grid(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    span = float(lam.max() - lam.min())
+    step = float(np.median(np.diff(np.sort(lam))))
+    c_step = min(step / 20.0, span / 200.0)
+    cs = np.linspace(lam.min(), lam.max(), int(round(span / c_step)) + 1)
+    ws = np.geomspace(step / 100.0, 2.0 * span, 48)
+    return cs, ws
+
+
+def _fit_many(lam: np.ndarray, y: np.ndarray, chunk: int = 256):
+    """Best grid logistic for each row of y [B, n]: (c, w, lo, hi, sse) arrays of [B]."""
+    cs, ws = _grid(lam)
+    cc, ww = np.meshgrid(cs, ws, indexing="ij")
+    cc, ww = cc.ravel(), ww.ravel()  # [G]
+    with np.errstate(over="ignore"):
+        s = 1.0 / (1.0 + np.exp(-(lam[None, :] - cc[:, None]) / ww[:, None]))  # [G, n]
+    s_c = s - s.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(s_c, axis=1)
+    ok = norm > 1e-9
+    q = np.where(ok[:, None], s_c / np.where(ok, norm, 1.0)[:, None], 0.0)  # [G, n]
+    out = {k: np.empty(len(y)) for k in ("c", "w", "lo", "hi", "sse")}
+    for start in range(0, len(y), chunk):
+        yb = y[start:start + chunk]
+        yc = yb - yb.mean(axis=1, keepdims=True)
+        z = yc @ q.T  # [b, G] projection on each candidate shape
+        z2 = z * z
+        best = z2.max(axis=1, keepdims=True)
+        tied = z2 >= best - 1e-9 * np.maximum(best, 1e-12)
+        c_lo = np.where(tied, cc[None, :], np.inf).min(axis=1)
+        c_hi = np.where(tied, cc[None, :], -np.inf).max(axis=1)
+        g = z2.argmax(axis=1)
+        sl = slice(start, start + len(yb))
+        out["c"][sl] = (c_lo + c_hi) / 2.0
+        out["w"][sl] = ww[g]
+        b = z[np.arange(len(yb)), g] / norm[g]  # slope on s
+        a = yb.mean(axis=1) - b * s[g].mean(axis=1)
+        out["lo"][sl], out["hi"][sl] = a, a + b
+        out["sse"][sl] = np.maximum((yc * yc).sum(axis=1) - best[:, 0], 0.0)
+    return out
+
+
+def _line_sse(lam: np.ndarray, y: np.ndarray) -> np.ndarray:
+    lc = lam - lam.mean()
+    ql = lc / np.linalg.norm(lc)
+    yc = y - y.mean(axis=-1, keepdims=True)
+    return np.maximum((yc * yc).sum(axis=-1) - (yc @ ql) ** 2, 0.0)
+
+
+def _aicc(sse: float, n: int, k: int) -> float | None:
+    if n - k - 1 <= 0:
+        return None
+    return n * math.log(max(sse, 1e-12) / n) + 2 * k + 2 * k * (k + 1) / (n - k - 1)
+
+
+def fit_logistic(lam, acc) -> LogisticFit:
+    """Logistic fit of one curve (needs >= 4 distinct lams)."""
+    lam, acc = np.asarray(lam, dtype=float), np.asarray(acc, dtype=float)
+    if lam.shape != acc.shape or len(np.unique(lam)) < 4:
+        raise ValueError(f"fit_logistic: need >= 4 distinct lams with one accuracy each, got "
+                         f"lams {lam.tolist()}")
+    f = _fit_many(lam, acc[None, :])
+    sse, sse_line = float(f["sse"][0]), float(_line_sse(lam, acc))
+    a_log, a_line = _aicc(sse, len(lam), 4), _aicc(sse_line, len(lam), 2)
+    delta = None if a_log is None or a_line is None else a_line - a_log
+    return LogisticFit(float(f["lo"][0]), float(f["hi"][0]), float(f["c"][0]), float(f["w"][0]),
+                       sse, sse_line, delta)
+
+
+@dataclass(frozen=True)
+class Transition:
+    fit: LogisticFit
+    step: float  # median lam spacing of the curve
+    centre_ci: tuple[float, float]
+    width_ci: tuple[float, float]
+    change: float  # acc(last) - acc(first) along the series: the direct-to-thinking change
+    change_ci: tuple[float, float]
+    jump_lams: tuple[float, float]  # the steepest neighbouring step (in the change's direction)
+    jump: float
+    jump_ci: tuple[float, float]
+    share: float  # jump / change
+    share_ci: tuple[float, float]
+    lams: tuple[float, ...]
+
+    @property
+    def change_significant(self) -> bool:
+        lo, hi = self.change_ci
+        return lo > 0 or hi < 0
+
+
+def analyze_transition(curve: Curve, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+                       resamples: Resamples | None = None) -> Transition:
+    """Logistic fit with bootstrap CIs on centre and width, plus the largest-jump check."""
+    series = curve.series()
+    rs = resamples or resample(series, n_boot=n_boot, seed=seed)
+    cols = [rs.index(p) for p in series]
+    lam = np.array([p.lam for p in series])
+    y_hat, y_rep = rs.acc_hat[cols], rs.acc[:, cols]
+    fit = fit_logistic(lam, y_hat)
+    boot = _fit_many(lam, y_rep)
+    change_rep = y_rep[:, -1] - y_rep[:, 0]
+    change = float(y_hat[-1] - y_hat[0])
+    sign = 1.0 if change >= 0 else -1.0
+    steps_hat, steps_rep = np.diff(y_hat), np.diff(y_rep, axis=1)
+    j = int(np.argmax(sign * steps_hat))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_rep = steps_rep[:, j] / change_rep
+    share = float(steps_hat[j] / change) if change != 0 else float("nan")
+    return Transition(
+        fit=fit, step=round(float(np.median(np.diff(lam))), 9),
+        centre_ci=ci(boot["c"], level), width_ci=ci(WIDTH_PER_W * boot["w"], level),
+        change=change, change_ci=ci(change_rep, level),
+        jump_lams=(float(lam[j]), float(lam[j + 1])), jump=float(steps_hat[j]),
+        jump_ci=ci(steps_rep[:, j], level), share=share,
+        share_ci=ci(np.where(np.isfinite(share_rep), share_rep, np.nan), level),
+        lams=tuple(float(x) for x in lam),
+    )

@@ -1,0 +1,73 @@
+"""Verdict and curve tables as text: the terminal summary and the markdown report share them.
+
+`format_verdict_table(verdicts)` is what pytest's terminal summary prints: one row per
+(claim, pair, method, benchmark) with the status and the verdict's sentence, wrapped.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable, Sequence
+
+from tabulate import tabulate
+
+from evals.analysis.claims import CLAIMS, TITLES, Verdict
+from evals.analysis.verdicts import multiplicity_note
+
+VERDICT_HEADERS = ["claim", "pair", "method", "benchmark", "verdict", "evidence"]
+CURVE_HEADERS = ["lam", "role", "accuracy [CI]", "tokens", "thinks", "truncated", "malformed", "n"]
+
+
+def _message_body(v: Verdict) -> str:
+    """The sentence without its 'Claim title: ' prefix (the table has a claim column)."""
+    prefix = f"{TITLES.get(v.claim, v.claim)}: "
+    return v.message[len(prefix):] if v.message.startswith(prefix) else v.message
+
+
+def verdict_rows(verdicts: Iterable[Verdict]) -> list[list[str]]:
+    return [[TITLES.get(v.claim, v.claim), v.pair, v.method, v.benchmark, v.status, _message_body(v)]
+            for v in verdicts]
+
+
+def format_verdict_table(verdicts: Sequence[Verdict], *, tablefmt: str = "simple",
+                         width: int = 90, level: float = 0.95) -> str:
+    """The verdict table with the evidence wrapped at `width` characters, then the count
+    of verdicts made vs held."""
+    verdicts = list(verdicts)
+    if not verdicts:
+        return "no claims were judged"
+    table = tabulate(verdict_rows(verdicts), headers=VERDICT_HEADERS, tablefmt=tablefmt,
+                     maxcolwidths=[None, None, None, None, None, width])
+    return f"{table}\n{multiplicity_note(verdicts, level)}"
+
+
+def verdict_matrices(verdicts: Iterable[Verdict]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Per 'pair / benchmark': (title, headers [claim, method...], rows claim x method -> status)."""
+    groups: dict[tuple[str, str], list[Verdict]] = defaultdict(list)
+    for v in verdicts:
+        groups[(v.pair, v.benchmark)].append(v)
+    out = []
+    for (pair, bench), vs in groups.items():
+        methods = list(dict.fromkeys(v.method for v in vs))
+        cell = {(v.claim, v.method): v.status for v in vs}
+        rows = [[TITLES[c]] + [cell.get((c, m), "-") for m in methods]
+                for c in CLAIMS if any(v.claim == c for v in vs)]
+        out.append((f"{pair} / {bench}", ["claim"] + methods, rows))
+    return out
+
+
+def _rate(x) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def curve_rows(rows: Iterable[dict]) -> list[list[str]]:
+    """Cells for the per-curve tables from summarize_curve rows (or their JSON form)."""
+    out = []
+    for r in rows:
+        lo, hi = r["accuracy_ci"]
+        acc = f"{100 * r['accuracy']:.1f}%"
+        if lo is not None and hi is not None:
+            acc += f" [{100 * lo:.1f}, {100 * hi:.1f}]"
+        tok = "-" if r["mean_tokens"] is None else f"{r['mean_tokens']:,.0f}"
+        out.append([f"{r['lam']:g}", r["role"], acc, tok, _rate(r["thought_rate"]),
+                    _rate(r["truncated_rate"]), _rate(r["malformed_rate"]), str(r["n_problems"])])
+    return out

@@ -1,0 +1,113 @@
+"""Write a claim-verification report: reports/<run-id>/{claims.md,claims.json,claims.html,*.png}.
+
+The report is built in a temporary folder beside its destination and renamed into place,
+so a reader never sees half a report; a rerun with the same run id replaces the old one.
+`reports/latest` then points at it: a relative symlink swapped in atomically, or, where
+symlinks are not allowed, a copy.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from evals.analysis.claims import Thresholds, Verdict, count_verdicts, multiplicity_note
+from evals.analysis.points import Curve
+from evals.analysis.summary import summarize_curve
+from evals.analysis.verdicts import jsonable
+from evals.report.html_page import render_html
+from evals.report.markdown import render_markdown
+from evals.report.plots import write_plots
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def default_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def build_report_data(curves: Sequence[Curve], verdicts: Sequence[Verdict], run_id: str,
+                      meta: Mapping | None = None, thresholds: Thresholds | None = None, *,
+                      n_boot: int = 1000, seed: int = 0) -> tuple[dict, dict[int, list[dict]]]:
+    """The JSON document of a report, plus per-curve summary rows keyed by id(curve)."""
+    th = thresholds or Thresholds()
+    summaries = {id(c): jsonable(summarize_curve(c, n_boot=n_boot, seed=seed, level=th.level))
+                 for c in curves}
+    data = {
+        "run_id": run_id,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "meta": jsonable(dict(meta or {})),
+        "thresholds": th.to_dict(),
+        "bootstrap": {"n_boot": n_boot, "seed": seed, "level": th.level},
+        "counts": count_verdicts(verdicts),
+        "note": multiplicity_note(verdicts, th.level),
+        "verdicts": [v.to_dict() for v in verdicts],
+        "curves": [{"pair": c.pair, "method": c.method, "benchmark": c.benchmark,
+                    "family": c.family, "parents_inferred": c.parents_inferred,
+                    "points": summaries[id(c)]} for c in curves],
+        "plots": {},
+    }
+    return data, summaries
+
+
+def _update_latest(root: Path, run_id: str) -> None:
+    latest = root / "latest"
+    tmp = root / f".latest.{os.getpid()}.{secrets.token_hex(3)}"
+    try:
+        os.symlink(run_id, tmp, target_is_directory=True)
+    except (OSError, NotImplementedError):
+        shutil.copytree(root / run_id, tmp)
+    if latest.is_dir() and not latest.is_symlink():
+        shutil.rmtree(latest)  # an earlier copy: a directory can't be replaced in one step
+    try:
+        os.replace(tmp, latest)
+    except OSError:
+        if tmp.is_symlink() or tmp.is_file():
+            tmp.unlink()
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_report(curves: Sequence[Curve], verdicts: Sequence[Verdict], out_root: str | Path = "reports",
+                 run_id: str | None = None, meta: Mapping | None = None, *,
+                 thresholds: Thresholds | None = None, n_boot: int = 1000, seed: int = 0,
+                 plots: bool = True) -> Path:
+    """Write the report and point `<out_root>/latest` at it; returns the report folder."""
+    run_id = run_id or default_run_id()
+    if not _RUN_ID.match(run_id) or run_id == "latest":
+        raise ValueError(f"run id {run_id!r}: use letters, digits, '.', '_' or '-' (and not "
+                         "'latest'), e.g. 20250101-120000")
+    root = Path(out_root)
+    root.mkdir(parents=True, exist_ok=True)
+    curves, verdicts = list(curves), list(verdicts)
+    data, summaries = build_report_data(curves, verdicts, run_id, meta, thresholds,
+                                        n_boot=n_boot, seed=seed)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
+    try:
+        if plots and curves:
+            data["plots"] = write_plots(curves, summaries, tmp)
+        (tmp / "claims.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+                                         encoding="utf-8")
+        (tmp / "claims.md").write_text(render_markdown(data), encoding="utf-8")
+        (tmp / "claims.html").write_text(render_html(data), encoding="utf-8")
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private
+        final = root / run_id
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{run_id}.old.", dir=root))
+            os.replace(final, old / "report")
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _update_latest(root, run_id)
+    return final
