@@ -13,6 +13,8 @@ import sys
 # Filled in one place; each module owns its subcommand's flags.
 SUBCOMMANDS = [
     "merging.cli",  # spectrum merge
+    "evals.report.cli",  # spectrum report
+    "evals.analysis.cli",  # spectrum analyze
     "evals.eval_cli",  # spectrum eval
 ]
 
