@@ -5,7 +5,8 @@ and the `</think>` split are exercised for real); without one each character is 
 token (its code point) - enough for tests that never count tokens. Text longer than
 `max_new_tokens` is cut there with finish_reason "length"; a stop string ends the text
 before it with finish_reason "stop". `delay_s` slows each sample (kill/resume tests);
-`calls` logs every (prompt, sample_index) generated.
+`calls` logs every (prompt, sample_index) generated; `batch_size` is how many samples
+the runner asks for per call.
 """
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ class FakeBackend:
     name = "fake"
     supports_sample_indices = True
 
-    def __init__(self, script: Callable[[str, int], "str | Completion"], tokenizer=None, *, delay_s: float = 0.0):
-        self.script, self.tokenizer, self.delay_s = script, tokenizer, delay_s
+    def __init__(self, script: Callable[[str, int], "str | Completion"], tokenizer=None, *, delay_s: float = 0.0,
+                 batch_size: int = 16):
+        self.script, self.tokenizer, self.delay_s, self.batch_size = script, tokenizer, delay_s, batch_size
         self.calls: list[tuple[str, int]] = []
 
     def _encode(self, text: str) -> list[int]:
