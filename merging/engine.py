@@ -1,0 +1,219 @@
+"""Streaming merge engine: K strengths of one method from one read of the parents.
+
+    merge("linear", "direct_dir", "think_dir", lams=[0.3, 0.7], outs=["m03", "m07"])
+
+Validates everything first (method, parameters, lam, parents' tensors/shapes/dtypes/
+architecture, non-float tensors equal, outputs), then streams the parents one tensor at a
+time: each tensor (or, for elementwise methods, each flat slice of CHUNK_ELEMS elements)
+is read once, upcast to float32, `prepare`d once and written K times through `at(state,
+lam)`. Methods with whole-model statistics (EMR) make one extra streaming pass first.
+Outputs go to temporary siblings renamed at the end (see merging.output). The engine knows
+nothing about any operator beyond its registry entry.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from merging.checkpoint import Checkpoint, open_checkpoint
+from merging.output import (copy_side_files, discard, make_temp_dir, publish, write_config,
+                            write_provenance)
+from merging.registry import MethodSpec, get_method
+from merging.safetensors_io import OutTensor, Reader, ShardWriter, plan_shards
+from merging.steps import f32, tensor_generator
+from merging.validate import (check_configs, check_lams, check_outputs, check_tensors,
+                              count_nonfinite, parse_dtype, parse_size)
+
+# Why 2**18: 1 MiB float32 slices are reused by the C allocator without new page faults
+# (larger ones are mmap'ed and faulted in afresh every time, which costs more than the math).
+CHUNK_ELEMS = 1 << 18
+
+
+def lam_dir_name(lam: float) -> str:
+    """'lam_0.10' for 0.1; as many decimals as it takes to give the value back exactly."""
+    for digits in range(2, 18):
+        text = f"{lam:.{digits}f}"
+        if float(text) == lam:
+            return f"lam_{text}"
+    return f"lam_{lam!r}"
+
+
+def sweep_outs(out: str | Path, lams: Sequence[float]) -> list[Path]:
+    """One lam: `out` itself. Several: `out/lam_0.10`, `out/lam_0.20`, ..."""
+    out = Path(out)
+    return [out] if len(lams) == 1 else [out / lam_dir_name(float(lam)) for lam in lams]
+
+
+def _pieces(numel: int, sliced: bool) -> list[tuple[int, int | None]]:
+    if not sliced or numel <= CHUNK_ELEMS:
+        return [(0, None)]
+    return [(a, min(a + CHUNK_ELEMS, numel)) for a in range(0, numel, CHUNK_ELEMS)]
+
+
+class _Stream:
+    """One merge job's reading side: parents, reader, device and the non-finite policy."""
+
+    def __init__(self, spec: MethodSpec, params: dict, parents: dict[str, Checkpoint],
+                 reader: Reader, device: torch.device, allow_nonfinite: bool):
+        self.spec, self.params, self.parents = spec, params, parents
+        self.reader, self.device, self.allow_nonfinite = reader, device, allow_nonfinite
+        self.nonfinite: dict[str, int] = {}
+
+    def read(self, name: str, first: int, stop: int | None, check: bool) -> dict[str, torch.Tensor]:
+        out = {}
+        for role, ckpt in self.parents.items():
+            info = ckpt.tensors[name]
+            x = self.reader.read(info, first, stop)
+            if check:
+                bad = count_nonfinite(x)
+                if bad and not self.allow_nonfinite:
+                    raise ValueError(f"{info.file}: tensor {name!r} of the {role} parent holds {bad} "
+                                     "NaN/Inf values; pass allow_nonfinite=True (--allow-nonfinite) "
+                                     "to merge it anyway")
+                if bad:
+                    self.nonfinite[f"{role}:{name}"] = self.nonfinite.get(f"{role}:{name}", 0) + bad
+            out[role] = f32(x.to(self.device))
+        return out
+
+    def stats(self, order: list[str], progress: bool) -> dict:
+        sums: dict[str, float] = {}
+        for name in tqdm(order, desc=f"{self.spec.name} statistics", unit="tensor", disable=not progress):
+            info = self.parents["think"].tensors[name]
+            if not info.dtype.is_floating_point:
+                continue
+            for first, stop in _pieces(info.numel, sliced=True):
+                x = self.read(name, first, stop, check=True)
+                part = self.spec.collect(x["direct"], x["think"], x.get("base"), self.params, info.numel)
+                for key, value in part.items():
+                    sums[key] = sums.get(key, 0.0) + value
+        return self.spec.finish(sums, self.params)
+
+
+def _check_nonfloat(parents: dict[str, Checkpoint], reader: Reader) -> None:
+    think = parents["think"]
+    for name, info in think.tensors.items():
+        if info.dtype.is_floating_point:
+            continue
+        ref = reader.read(info)
+        for role, ckpt in parents.items():
+            other = ckpt.tensors[name]
+            if not torch.equal(reader.read(other), ref):
+                raise ValueError(f"{other.file}: non-float tensor {name!r} of the {role} parent differs "
+                                 f"from the thinking parent's ({info.file}); such tensors are copied, "
+                                 "not merged, so they must be equal")
+
+
+def merge(method: str, direct: str | Path, think: str | Path, base: str | Path | None = None, *,
+          lams: Sequence[float], outs: Sequence[str | Path], params=None, seed: int = 0,
+          dtype: str | torch.dtype | None = None, max_shard_size: str | int = "5GB",
+          force: bool = False, device: str | torch.device = "cpu", copy_from: str = "think",
+          allow_nonfinite: bool = False, allow_extrapolation: bool = False,
+          progress: bool = True) -> list[Path]:
+    """Merge `direct` and `think` (and `base`) at every lam in `lams`, one output dir per lam.
+
+    Returns the output directories. Raises ValueError (nothing written) on any bad input.
+    """
+    spec = get_method(method)
+    params = spec.validate_params(params)
+    lams = check_lams(lams, allow_extrapolation)
+    outs = [Path(o) for o in outs]
+    if len(outs) != len(lams):
+        raise ValueError(f"{len(lams)} lam values but {len(outs)} output directories")
+    if spec.needs_base and base is None:
+        raise ValueError(f"method {method!r} needs a base model: pass base= (--base)")
+    if not spec.needs_base and base is not None:
+        raise ValueError(f"method {method!r} does not use a base model: drop base= (--base)")
+    out_dtype, max_bytes, device = parse_dtype(dtype), parse_size(max_shard_size), torch.device(device)
+    sources = {"direct": direct, "think": think, **({"base": base} if base is not None else {})}
+    if copy_from not in sources:
+        raise ValueError(f"copy_from={copy_from!r}: choose one of {list(sources)}")
+    parents = {role: open_checkpoint(src) for role, src in sources.items()}
+    check_configs(parents)
+    dtypes = check_tensors(parents, out_dtype)
+    check_outputs(outs, parents, force)
+    # the thinking parent's physical order (shard, then offset): sequential reads
+    order = list(parents["think"].tensors)
+    plan = plan_shards([OutTensor(n, dtypes[n], parents["think"].tensors[n].shape) for n in order], max_bytes)
+
+    with Reader() as reader:
+        _check_nonfloat(parents, reader)
+        stream = _Stream(spec, params, parents, reader, device, allow_nonfinite)
+        stats = stream.stats(order, progress) if spec.collect is not None else None
+        made_dirs = [p for o in outs for p in reversed(o.parents) if not p.exists()]
+        temps: list[Path] = []
+        writers: list[ShardWriter] = []
+        try:
+            temps = [make_temp_dir(o) for o in outs]
+            writers = [ShardWriter(t, plan) for t in temps]
+            diag = _write_pass(stream, order, dtypes, lams, writers, stats, seed, progress,
+                               check=spec.collect is None)
+            for writer in writers:
+                writer.close()
+            floats = {d for d in dtypes.values() if d.is_floating_point}
+            config_dtype = floats.pop() if len(floats) == 1 else None
+            for k, temp in enumerate(temps):
+                copy_side_files(parents[copy_from].directory, temp)
+                write_config(parents[copy_from].config, temp, config_dtype)
+                write_provenance(temp, _record(spec, params, lams, k, seed, parents, copy_from, dtypes,
+                                               stats, diag, stream, max_bytes, device))
+        except BaseException:
+            for writer in writers:
+                writer.abort()
+            for temp in temps:
+                discard(temp)
+            for made in sorted(set(made_dirs), key=lambda p: len(p.parts), reverse=True):
+                if made.is_dir() and not any(made.iterdir()):
+                    made.rmdir()
+            raise
+    for temp, out in zip(temps, outs):
+        publish(temp, out, force)
+    return outs
+
+
+def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype], lams: list[float],
+                writers: list[ShardWriter], stats: dict | None, seed: int, progress: bool,
+                check: bool) -> dict[str, float]:
+    spec, params, think = stream.spec, stream.params, stream.parents["think"]
+    diag: dict[str, float] = {}
+    for name in tqdm(order, desc=f"merge {spec.name} x{len(lams)}", unit="tensor", disable=not progress):
+        info = think.tensors[name]
+        if not info.dtype.is_floating_point:  # equal in every parent (checked): copied as is
+            for first, stop in _pieces(info.numel, sliced=True):
+                raw = stream.reader.read(info, first, stop)
+                for writer in writers:
+                    writer.write(name, raw)
+            continue
+        gen = tensor_generator(seed, name)
+        for first, stop in _pieces(info.numel, sliced=spec.elementwise):
+            x = stream.read(name, first, stop, check=check)
+            state = spec.prepare(x["direct"], x["think"], x.get("base"), params, gen, stats)
+            if spec.diagnose is not None:
+                for key, value in spec.diagnose(state).items():
+                    diag[key] = diag.get(key, 0.0) + value
+            for lam, writer in zip(lams, writers):
+                writer.write(name, spec.at(state, lam).to(dtypes[name]))
+    return spec.summarize(diag) if spec.summarize is not None and diag else diag
+
+
+def _record(spec, params, lams, k, seed, parents, copy_from, dtypes, stats, diag, stream, max_bytes,
+            device) -> dict:
+    return {
+        "method": spec.name,
+        "lam": lams[k],
+        "sweep_lams": lams if len(lams) > 1 else None,
+        "params": params,
+        "seed": seed,
+        "paper": spec.paper,
+        "dtypes": sorted({str(d).removeprefix("torch.") for d in dtypes.values()}),
+        "copy_from": copy_from,
+        "inputs": {role: {"source": c.source, "path": str(c.path), "fingerprint": c.fingerprint}
+                   for role, c in parents.items()},
+        "model_stats": stats,
+        "diagnostics": diag,
+        "nonfinite_entries": stream.nonfinite or None,
+        "max_shard_bytes": max_bytes,
+        "device": str(device),
+    }

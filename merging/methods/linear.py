@@ -1,0 +1,40 @@
+"""Weighted average of the two parents: theta(lam) = (1 - lam) * D + lam * T.
+
+Paper: Wortsman et al., "Model soups" (2022), https://arxiv.org/abs/2203.05482
+Both endpoints are exact: lam = 0 returns D and lam = 1 returns T bit for bit.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from torch import Tensor
+
+from merging.registry import MethodSpec, register
+from merging.steps import combine
+
+
+class State(NamedTuple):
+    direct: Tensor
+    think: Tensor
+
+
+def prepare(direct, think, base, params, gen, stats) -> State:
+    return State(direct, think)
+
+
+def at(state: State, lam: float) -> Tensor:
+    return combine(state.direct, 1.0 - lam, state.think, lam)
+
+
+SPEC = register(
+    MethodSpec(
+        name="linear",
+        needs_base=False,
+        params={},
+        paper="https://arxiv.org/abs/2203.05482",
+        description="weighted average (1-lam)*D + lam*T",
+        prepare=prepare,
+        at=at,
+        elementwise=True,
+    )
+)

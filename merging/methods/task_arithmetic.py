@@ -1,0 +1,46 @@
+"""Task arithmetic: theta(lam) = B + scale * ((1 - lam) * tau_D + lam * tau_T), tau_X = X - B.
+
+Paper: Ilharco et al., "Editing models with task arithmetic" (ICLR 2023),
+https://arxiv.org/abs/2212.04089
+With scale = 1 this is the weighted average written through the base (equal up to float32
+rounding); `scale` is the paper's global scaling coefficient.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from torch import Tensor
+
+from merging.registry import MethodSpec, ParamSpec, register
+from merging.steps import combine, f32, task_vector
+
+
+class State(NamedTuple):
+    direct: Tensor
+    think: Tensor
+    base: Tensor
+    scale: float
+
+
+def prepare(direct, think, base, params, gen, stats) -> State:
+    return State(direct, think, base, params["scale"])
+
+
+def at(state: State, lam: float) -> Tensor:
+    tau = combine(task_vector(state.direct, state.base), 1.0 - lam,
+                  task_vector(state.think, state.base), lam)
+    return f32(state.base) + tau * state.scale
+
+
+SPEC = register(
+    MethodSpec(
+        name="task_arithmetic",
+        needs_base=True,
+        params={"scale": ParamSpec(1.0, float, "global scaling of the combined task vector")},
+        paper="https://arxiv.org/abs/2212.04089",
+        description="B + scale*((1-lam)*tau_D + lam*tau_T)",
+        prepare=prepare,
+        at=at,
+        elementwise=True,
+    )
+)

@@ -1,0 +1,160 @@
+"""The one registry of merge methods.
+
+Each operator module (listed in `_BUILTIN_MODULES`, imported lazily) calls `register` once
+with a frozen `MethodSpec`; a duplicate name is refused. A spec carries the method's
+parameters (`ParamSpec`: default, type, help) and its two pure functions:
+
+    prepare(direct, think, base, params, gen, stats) -> state   # lam-independent, once per tensor
+    at(state, lam) -> Tensor                                     # float32, cheap, once per lam
+
+`lam` is the weight of the THINKING parent (0 = direct, 1 = thinking). Methods that need
+whole-model statistics (EMR) also define `collect` (additive per-tensor sums) and `finish`
+(sums -> the `stats` handed to every `prepare`). `elementwise=True` promises that `prepare`
+and `at` act element by element given `stats`, so a caller may feed flat slices of a tensor.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Filled in one place: every built-in operator module, one method each.
+_BUILTIN_MODULES = [
+    "merging.methods.linear",
+    "merging.methods.slerp",
+    "merging.methods.task_arithmetic",
+    "merging.methods.dare",
+    "merging.methods.ties",
+    "merging.methods.emr",
+    "merging.methods.lore",
+    "merging.methods.twin",
+]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One method parameter. `check` returns an error text for a bad value, or None."""
+
+    default: Any
+    type: type
+    help: str
+    choices: tuple | None = None
+    check: Callable[[Any], str | None] | None = None
+
+    def convert(self, value: Any) -> Any:
+        """Accept a value of the right type, or its text form ("0.2", "true")."""
+        if isinstance(value, str):
+            text = value.strip()
+            if self.type is bool:
+                if text.lower() in _TRUE | _FALSE:
+                    return text.lower() in _TRUE
+                raise ValueError(f"expected true or false, got {value!r}")
+            return self.type(text)
+        if self.type is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, self.type) and (self.type is bool or not isinstance(value, bool)):
+            return value
+        raise ValueError(f"expected {self.type.__name__}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    needs_base: bool
+    params: Mapping[str, ParamSpec]
+    paper: str
+    description: str
+    prepare: Callable[..., Any]
+    at: Callable[[Any, float], Any]
+    elementwise: bool = False
+    collect: Callable[..., dict[str, float]] | None = None
+    finish: Callable[[dict[str, float], dict], dict] | None = None
+    diagnose: Callable[[Any], dict[str, float]] | None = None
+    summarize: Callable[[dict[str, float]], dict[str, float]] | None = None
+    notes: str = field(default="")
+
+    def validate_params(self, params: Mapping[str, Any] | Iterable[str] | None = None) -> dict:
+        """Fill defaults and convert values; accepts a mapping or "k=v" strings.
+
+        Raises ValueError naming the method, the parameter and the valid choices.
+        """
+        given: dict[str, Any] = {}
+        if params is None:
+            params = {}
+        if isinstance(params, Mapping):
+            given = dict(params)
+        else:
+            for item in params:
+                if not isinstance(item, str) or "=" not in item:
+                    raise ValueError(
+                        f"method {self.name!r}: parameter {item!r} is not of the form k=v "
+                        f"(valid: {self._valid()})"
+                    )
+                key, value = item.split("=", 1)
+                given[key.strip()] = value
+        out: dict[str, Any] = {}
+        for key in given:
+            if key not in self.params:
+                raise ValueError(
+                    f"method {self.name!r} has no parameter {key!r}; valid: {self._valid()}"
+                )
+        for key, spec in self.params.items():
+            if key not in given:
+                out[key] = spec.default
+                continue
+            try:
+                value = spec.convert(given[key])
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"method {self.name!r}: bad value for {key!r}: {exc} ({spec.help})"
+                ) from None
+            if spec.choices is not None and value not in spec.choices:
+                raise ValueError(
+                    f"method {self.name!r}: {key}={value!r} is not one of {list(spec.choices)}"
+                )
+            problem = spec.check(value) if spec.check is not None else None
+            if problem:
+                raise ValueError(f"method {self.name!r}: {key}={value!r}: {problem}")
+            out[key] = value
+        return out
+
+    def _valid(self) -> str:
+        return ", ".join(f"{k} (default {p.default!r})" for k, p in self.params.items()) or "none"
+
+
+_REGISTRY: dict[str, MethodSpec] = {}
+_loaded = False
+
+
+def register(spec: MethodSpec) -> MethodSpec:
+    if spec.name in _REGISTRY:
+        raise ValueError(f"merge method {spec.name!r} is registered twice")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def _load_builtins() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for mod in _BUILTIN_MODULES:
+            importlib.import_module(mod)
+
+
+def get_method(name: str) -> MethodSpec:
+    _load_builtins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown merge method {name!r}; known: {', '.join(list_methods())}"
+        ) from None
+
+
+def list_methods() -> list[str]:
+    _load_builtins()
+    return list(_REGISTRY)
