@@ -57,9 +57,9 @@ def fingerprint_model(model_or_dir) -> str:
 
 
 def _small_meta(meta: dict) -> dict:
-    """Problem metadata worth copying into every record (scalars, short strings)."""
-    return {k: v for k, v in meta.items()
-            if isinstance(v, (bool, int, float)) or (isinstance(v, str) and len(v) <= 64)}
+    """Problem metadata worth copying into every record (scalars, short labels; not texts)."""
+    return {k: v for k, v in meta.items() if k not in ("question", "base_prompt")
+            and (isinstance(v, (bool, int, float)) or (isinstance(v, str) and len(v) <= 64))}
 
 
 def grade_completion(benchmark: Benchmark, problem: Problem, completion: Completion,

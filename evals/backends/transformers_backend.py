@@ -156,8 +156,7 @@ class TransformersBackend:
             for _ in range(params.max_new_tokens):
                 tokens = self._sample(out.logits[:, -1, :].float(), [gens[r] for r in active], params)  # (a,)
                 keep = []
-                for j, r in enumerate(active):
-                    t = int(tokens[j])
+                for j, (r, t) in enumerate(zip(active, tokens.tolist())):  # one device sync per step
                     generated[r].append(t)
                     if t in self.eos_ids:
                         finish[r] = "stop"

@@ -95,3 +95,16 @@ def test_creative_prompts_from_bench_folder(tmp_path):
     probs = get_benchmark("creative_writing").load(str(tmp_path))
     assert [p.id for p in probs] == ["7/1", "7/2", "7/3"]
     assert [p.prompt for p in probs] == ["Write about rain.", "Write about a lighthouse.", "Write about rain."]
+
+
+def test_unreachable_hub_names_the_fix(monkeypatch):
+    import datasets
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(ValueError, match=r"HuggingFaceH4/aime_2024.*--data PATH"):
+        get_benchmark("aime24").load(None)
+    with pytest.raises(ValueError, match=r"Idavidrein/gpqa \(config gpqa_diamond\).*--data PATH"):
+        get_benchmark("gpqa_diamond").load(None)
