@@ -30,6 +30,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--device", default="cpu", help="transformers device, e.g. cpu or cuda")
     p.add_argument("--dtype", default=None, help="weights dtype, e.g. bfloat16 (default float32 on transformers)")
     p.add_argument("--batch-size", type=int, default=8, help="samples decoded together (transformers)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 is fastest on a busy machine)")
     p.add_argument("--prompt-mode", choices=("chat_template", "chatml_system", "raw"), default="chat_template")
     p.add_argument("--grade-full-text", action="store_true", help="grade the whole output, as the paper did")
     p.add_argument("--label", default=None, help="model label in records (default: folder name)")
@@ -62,6 +63,10 @@ def run(args) -> int:
     params = SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
                             max_new_tokens=args.max_new_tokens, n=args.samples or bench.default_samples,
                             seed=args.seed)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.backend == "vllm":
         from evals.backends.vllm_backend import VLLMBackend
 

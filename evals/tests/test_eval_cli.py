@@ -31,7 +31,7 @@ def test_eval_writes_and_resumes(tmp_path, ckpt, capsys):
                             for i in range(3)))
     results = tmp_path / "r.jsonl"
     argv = ["--model", str(ckpt), "--benchmark", "hmmt25", "--data", str(data), "--samples", "2",
-            "--max-new-tokens", "8", "--results", str(results), "--lam", "1", "--pair", "tiny", "--no-progress"]
+            "--max-new-tokens", "8", "--threads", "1", "--results", str(results), "--lam", "1", "--pair", "tiny", "--no-progress"]
     assert _main(argv) == 0
     out = capsys.readouterr().out
     assert "hmmt25" in out and "6 records" in out
