@@ -117,3 +117,28 @@ def ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     a = (1.0 - level) / 2.0
     lo, hi = np.quantile(x, [a, 1.0 - a])
     return (float(lo), float(hi))
+
+
+def simultaneous_ci(hat, reps, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Intervals for m estimates that hold JOINTLY at `level` (max-t bootstrap band).
+
+    A claim that scans many points ("some merge beats a parent", "no merge collapses")
+    makes m comparisons; separate 95% intervals would let about m/20 of them stray by
+    chance. Here c is the `level` quantile over replicates of max_i |rep_i - hat_i| / se_i,
+    and each interval is hat_i +- c se_i; columns with no spread (se 0) keep zero width,
+    columns without data (NaN) get NaN. With m = 1 this is a symmetric studentised band.
+    """
+    hat = np.asarray(hat, dtype=float)
+    reps = np.asarray(reps, dtype=float)
+    ok = ~np.isnan(hat) & ~np.isnan(reps).all(axis=0)
+    lo, hi = np.full(hat.shape, np.nan), np.full(hat.shape, np.nan)
+    if not ok.any():
+        return lo, hi
+    r, h = reps[:, ok], hat[ok]
+    se = np.nanstd(r, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(se > 0, np.abs(r - h) / np.where(se > 0, se, 1.0), 0.0)
+    z = np.where(np.isnan(z), 0.0, z)
+    c = float(np.quantile(z.max(axis=1), level))
+    lo[ok], hi[ok] = h - c * se, h + c * se
+    return lo, hi

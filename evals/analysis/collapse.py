@@ -2,8 +2,9 @@
 
 For every merge strictly between the parents: the malformed rate and its excess over the
 worse parent, and the paired difference between its accuracy and the lower parent's
-(per replicate: acc_merge - min(acc_direct, acc_think)), with a bootstrap CI. A dip
-counts as collapse only when the whole CI lies below zero.
+(per replicate: acc_merge - min(acc_direct, acc_think)), with bootstrap CIs that hold
+jointly over the merges (a scan of 9 merges would otherwise find a chance dip about a
+third of the time). A dip counts as collapse only when the whole CI lies below zero.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evals.analysis.bootstrap import ci, resample
+from evals.analysis.bootstrap import ci, resample, simultaneous_ci
 from evals.analysis.points import Curve
 
 
@@ -41,15 +42,21 @@ def analyze_collapse(curve: Curve, *, n_boot: int = 1000, seed: int = 0,
     low_rep = np.minimum(rs.acc[:, 0], rs.acc[:, 1])
     low_hat = min(rs.acc_hat[0], rs.acc_hat[1])
     worst_parent_mal = np.nanmax(rs.malformed_hat[:2]) if not np.isnan(rs.malformed_hat[:2]).all() else None
+    cols = list(range(2, 2 + len(merges)))
+    dips_hat, dips_rep = rs.acc_hat[cols] - low_hat, rs.acc[:, cols] - low_rep[:, None]
+    if len(merges) > 1:
+        dlo, dhi = simultaneous_ci(dips_hat, dips_rep, level)
+    else:
+        dlo, dhi = (np.array([x]) for x in ci(dips_rep[:, 0], level))
     out = []
-    for i, p in enumerate(merges, start=2):
+    for j, (i, p) in enumerate(zip(cols, merges)):
         mal = None if np.isnan(rs.malformed_hat[i]) else float(rs.malformed_hat[i])
         out.append(PointHealth(
             lam=p.lam, malformed=mal,
             malformed_ci=None if mal is None else ci(rs.malformed[:, i], level),
             malformed_excess=None if mal is None or worst_parent_mal is None
             else float(mal - worst_parent_mal),
-            dip=float(rs.acc_hat[i] - low_hat), dip_ci=ci(rs.acc[:, i] - low_rep, level),
+            dip=float(dips_hat[j]), dip_ci=(float(dlo[j]), float(dhi[j])),
             truncated=p.truncated_rate,
         ))
     return out

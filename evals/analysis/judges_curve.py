@@ -13,9 +13,9 @@ import numpy as np
 from evals.analysis import wording as w
 from evals.analysis.bootstrap import resample
 from evals.analysis.collapse import analyze_collapse
-from evals.analysis.pareto import dominance, hypervolume, pareto_front
+from evals.analysis.pareto import dominance_all, hypervolume, pareto_front
 from evals.analysis.points import Curve
-from evals.analysis.routing import routing_gain
+from evals.analysis.routing import routing_gains
 from evals.analysis.smoothness import analyze_smoothness
 from evals.analysis.transition import analyze_transition, fit_logistic
 from evals.analysis.verdicts import Thresholds, Verdict
@@ -109,7 +109,8 @@ def judge_smooth(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
     sm = analyze_smoothness(curve, window, resamples=rs, level=th.level)
     nums = {"excluded_steps": sm.excluded, "jump": sm.jump, "jump_ci": sm.jump_ci,
             "jump_lams": sm.jump_lams, "max_jump": th.smooth_max_jump, "spearman": sm.spearman,
-            "spearman_ci": sm.spearman_ci, "min_spearman": th.token_min_spearman}
+            "spearman_ci": sm.spearman_ci, "min_spearman": th.token_min_spearman,
+            "joint_ci_over": sm.checked}
     checks, parts = [], []
     excl = (f" (the transition, {', '.join(w.step(*s) for s in sm.excluded)}, set aside)"
             if sm.excluded else "")
@@ -160,7 +161,7 @@ def judge_no_collapse(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot:
     worst_mal = max(mal, key=lambda h: h.malformed) if mal else None
     nums = {"points": [{"lam": h.lam, "dip": h.dip, "dip_ci": h.dip_ci, "malformed": h.malformed,
                         "malformed_ci": h.malformed_ci, "truncated": h.truncated} for h in health],
-            "collapsed_lams": sorted({h.lam for h in dips + broken}),
+            "collapsed_lams": sorted({h.lam for h in dips + broken}), "joint_ci_over": len(health),
             "max_malformed_excess": th.collapse_max_malformed_excess}
     dip_txt = lambda h: f"lam={h.lam:g}: {w.pts(h.dip)} {w.pts_ci(h.dip_ci)} against the weaker parent"
     if dips or broken:
@@ -195,13 +196,15 @@ def judge_pareto(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
     series = curve.series()
     pool = list(dict.fromkeys(list(series) + [p for _, p in parents] + list(merges)))
     rs = resample(pool, n_boot=n_boot, seed=seed)
-    results = [(m, name, dominance(rs, rs.index(m), rs.index(p), th.level))
-               for m in merges for name, p in parents]
+    combos = [(m, name, p) for m in merges for name, p in parents]
+    doms = dominance_all(rs, [(rs.index(m), rs.index(p)) for m, _, p in combos], th.level)
+    results = [(m, name, d) for (m, name, _), d in zip(combos, doms)]
     cols = [rs.index(p) for p in series]
     ref = float(np.nanmax(rs.tokens_hat[cols]))
     front = pareto_front(rs.acc_hat[cols], rs.tokens_hat[cols])
     nums = {"hypervolume": hypervolume(rs.acc_hat[cols], rs.tokens_hat[cols], ref) if ref > 0 else None,
             "front_lams": [p.lam for p, on in zip(series, front) if on], "n_merges": len(merges),
+            "joint_ci_over": len(results),
             "dominating": [{"lam": m.lam, "parent": name, "d_acc": d.d_acc, "d_acc_ci": d.d_acc_ci,
                             "d_tokens": d.d_tokens, "d_tokens_ci": d.d_tokens_ci}
                            for m, name, d in results if d.dominates]}
@@ -216,7 +219,8 @@ def judge_pareto(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
         by_parent = "; ".join(f"{name}: lam={w.lams(sorted(r[0].lam for r in wins if r[1] == name))}"
                               for name, _ in parents if any(r[1] == name for r in wins))
         n_win = len({id(r[0]) for r in wins})
-        return verdict(claim, curve, "holds", f"{n_win} of {w.plural(len(merges), 'merge')} beat a "
+        return verdict(claim, curve, "holds", f"{n_win} of {w.plural(len(merges), 'merge')} "
+                       f"{'beats' if n_win == 1 else 'beat'} a "
                        f"parent on both axes ({by_parent}); strongest is {desc(m, name, d)}.", nums)
     fav = [r for r in results if r[2].favourable]
     if fav:
@@ -224,8 +228,13 @@ def judge_pareto(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
         return verdict(claim, curve, "inconclusive", f"{desc(m, name, d)} looks better on both "
                        "axes, but neither difference is significant.", nums)
     m, name, d = max(results, key=lambda r: r[2].score)
-    return verdict(claim, curve, "fails", f"none of {w.plural(len(merges), 'merge')} beats "
-                   f"{' or '.join(n for n, _ in parents)} on both axes; best was {desc(m, name, d)}.", nums)
+    parents_txt = " or ".join(n for n, _ in parents)
+    if all(r[2].clearly_worse for r in results):
+        return verdict(claim, curve, "fails", f"none of {w.plural(len(merges), 'merge')} beats "
+                       f"{parents_txt} on both axes, each is significantly worse on one; best was "
+                       f"{desc(m, name, d)}.", nums)
+    return verdict(claim, curve, "inconclusive", f"no merge beats {parents_txt} on both axes, but "
+                   f"not every trade-off is clear; closest was {desc(m, name, d)}.", nums)
 
 
 def judge_routing_gain(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int = 1000,
@@ -236,9 +245,9 @@ def judge_routing_gain(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot
                        "least one merge strictly between them.")
     merges = curve.interior()
     rs = resample((curve.direct, curve.think) + merges, n_boot=n_boot, seed=seed)
-    gains = [(m, routing_gain(rs, i, 0, 1, th.level)) for i, m in enumerate(merges, start=2)]
+    gains = list(zip(merges, routing_gains(rs, list(range(2, 2 + len(merges))), 0, 1, th.level)))
     nums = {"points": [{"lam": m.lam, "gain": g.gain, "gain_ci": g.gain_ci, "q": g.q,
-                        "clipped": g.clipped} for m, g in gains]}
+                        "clipped": g.clipped} for m, g in gains], "joint_ci_over": len(gains)}
     m, g = max(gains, key=lambda r: r[1].gain)
     rival = (f"a coin sending {g.q:.0%} of problems to thinking at the same mean cost"
              if not g.clipped else "direct alone (the merge is cheaper than direct)" if g.q == 0
@@ -246,7 +255,8 @@ def judge_routing_gain(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot
     desc = f"lam={m.lam:g} at {w.pts(g.gain)} {w.pts_ci(g.gain_ci)} against {rival}"
     sig = [r for r in gains if r[1].gain_ci[0] > 0]
     if sig:
-        return verdict(claim, curve, "holds", f"{len(sig)} of {w.plural(len(merges), 'merge')} beat "
+        return verdict(claim, curve, "holds", f"{len(sig)} of {w.plural(len(merges), 'merge')} "
+                       f"{'beats' if len(sig) == 1 else 'beat'} "
                        f"random routing beyond noise; best is {desc}.", nums)
     if g.gain <= 0:
         return verdict(claim, curve, "fails", f"no merge beats random routing between the parents; "

@@ -3,7 +3,7 @@
 Dominance of a merge over a parent (RESEARCH.md, "Statistics for verdicts"):
 higher-or-equal accuracy and fewer tokens in the point estimates, with the paired
 bootstrap difference significant on at least one axis and not significantly worse on
-the other. Hypervolume is the area a set of points dominates in (accuracy, -tokens)
+the other. When many (merge, parent) pairs are scanned the CIs hold jointly. Hypervolume is the area a set of points dominates in (accuracy, -tokens)
 above the reference point (accuracy 0, tokens of the most expensive model), divided by
 1 x ref_tokens so it lies in [0, 1]: one number per method, comparable across methods
 when they share the reference.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evals.analysis.bootstrap import Resamples, ci
+from evals.analysis.bootstrap import Resamples, ci, simultaneous_ci
 
 
 def pareto_front(acc, tokens) -> np.ndarray:
@@ -49,30 +49,46 @@ def hypervolume(acc, tokens, ref_tokens: float) -> float:
 
 @dataclass(frozen=True)
 class Dominance:
+    merge: int  # column of the merge in the resamples
+    parent: int  # column of the parent
     d_acc: float  # merge - parent, accuracy fraction
     d_acc_ci: tuple[float, float]
     d_tokens: float  # merge - parent, tokens (negative = cheaper)
     d_tokens_ci: tuple[float, float]
     favourable: bool  # point estimates: acc >= parent and tokens < parent
-    dominates: bool  # favourable and significant as defined above
+    dominates: bool  # favourable, one axis significantly better, neither significantly worse
+    clearly_worse: bool  # significantly worse on at least one axis: a trade-off, not a gain
     score: float  # min of the two standardised advantages (ranks near-misses)
 
 
+def dominance_all(rs: Resamples, pairs: list[tuple[int, int]], level: float = 0.95) -> list[Dominance]:
+    """Paired tests of merge column against parent column for every (merge, parent) in
+    `pairs`. With several pairs the CIs are simultaneous (bootstrap.simultaneous_ci), so
+    "some merge beats a parent" is not a product of scanning many merges."""
+    m = np.array([a for a, _ in pairs], dtype=int)
+    p = np.array([b for _, b in pairs], dtype=int)
+    da_rep, dt_rep = rs.acc[:, m] - rs.acc[:, p], rs.tokens[:, m] - rs.tokens[:, p]  # [B, k]
+    da, dt = rs.acc_hat[m] - rs.acc_hat[p], rs.tokens_hat[m] - rs.tokens_hat[p]
+    if len(pairs) > 1:
+        (a_lo, a_hi), (t_lo, t_hi) = simultaneous_ci(da, da_rep, level), simultaneous_ci(dt, dt_rep, level)
+    else:
+        (a_lo, a_hi), (t_lo, t_hi) = ([np.array([x]) for x in ci(da_rep[:, 0], level)],
+                                      [np.array([x]) for x in ci(dt_rep[:, 0], level)])
+    out = []
+    for i in range(len(pairs)):
+        favourable = bool(da[i] >= 0 and dt[i] < 0)
+        better = a_lo[i] > 0 or t_hi[i] < 0  # a zero-width token CI (table means): sign decides
+        worse = a_hi[i] < 0 or t_lo[i] > 0
+        sd_a, sd_t = np.nanstd(da_rep[:, i]), np.nanstd(dt_rep[:, i])
+        z_a = da[i] / sd_a if sd_a > 0 else np.sign(da[i]) * np.inf if da[i] else 0.0
+        z_t = -dt[i] / sd_t if sd_t > 0 else -np.sign(dt[i]) * np.inf if dt[i] else 0.0
+        out.append(Dominance(int(m[i]), int(p[i]), float(da[i]), (float(a_lo[i]), float(a_hi[i])),
+                             float(dt[i]), (float(t_lo[i]), float(t_hi[i])), favourable,
+                             favourable and bool(better) and not worse, bool(worse),
+                             float(min(z_a, z_t))))
+    return out
+
+
 def dominance(rs: Resamples, merge: int, parent: int, level: float = 0.95) -> Dominance:
-    """Paired test of column `merge` against column `parent` of the same resamples."""
-    da_rep = rs.acc[:, merge] - rs.acc[:, parent]
-    dt_rep = rs.tokens[:, merge] - rs.tokens[:, parent]
-    da = float(rs.acc_hat[merge] - rs.acc_hat[parent])
-    dt = float(rs.tokens_hat[merge] - rs.tokens_hat[parent])
-    a_lo, a_hi = ci(da_rep, level)
-    t_lo, t_hi = ci(dt_rep, level)
-    favourable = da >= 0 and dt < 0
-    # a degenerate (zero-width) token CI means no spread information: the sign decides
-    acc_better, acc_worse = a_lo > 0, a_hi < 0
-    tok_better, tok_worse = t_hi < 0, t_lo > 0
-    dominates = favourable and (acc_better or tok_better) and not (acc_worse or tok_worse)
-    sd_a, sd_t = np.nanstd(da_rep), np.nanstd(dt_rep)
-    z_a = da / sd_a if sd_a > 0 else (np.inf if da > 0 else 0.0 if da == 0 else -np.inf)
-    z_t = -dt / sd_t if sd_t > 0 else (np.inf if dt < 0 else 0.0 if dt == 0 else -np.inf)
-    return Dominance(da, (a_lo, a_hi), dt, (t_lo, t_hi), favourable, dominates,
-                     float(min(z_a, z_t)))
+    """One paired test of column `merge` against column `parent` (percentile CIs)."""
+    return dominance_all(rs, [(merge, parent)], level)[0]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evals.analysis.bootstrap import Resamples, ci
+from evals.analysis.bootstrap import Resamples, ci, simultaneous_ci
 
 
 @dataclass(frozen=True)
@@ -39,3 +39,17 @@ def routing_gain(rs: Resamples, merge: int, direct: int, think: int,
     mix_rep = (1 - q_rep) * rs.acc[:, direct] + q_rep * rs.acc[:, think]
     return RoutingGain(float(rs.acc_hat[merge] - mix), ci(rs.acc[:, merge] - mix_rep, level),
                        float(q_hat), bool(raw < 0 or raw > 1))
+
+
+def routing_gains(rs: Resamples, merges: list[int], direct: int, think: int,
+                  level: float = 0.95) -> list[RoutingGain]:
+    """routing_gain for several merge columns, with CIs that hold jointly over them."""
+    single = [routing_gain(rs, m, direct, think, level) for m in merges]
+    if len(merges) < 2:
+        return single
+    reps = []
+    for m in merges:
+        q_rep, _ = _q(rs.tokens[:, m], rs.tokens[:, direct], rs.tokens[:, think])
+        reps.append(rs.acc[:, m] - ((1 - q_rep) * rs.acc[:, direct] + q_rep * rs.acc[:, think]))
+    lo, hi = simultaneous_ci([g.gain for g in single], np.stack(reps, axis=1), level)
+    return [RoutingGain(g.gain, (float(a), float(b)), g.q, g.clipped) for g, a, b in zip(single, lo, hi)]

@@ -2,8 +2,8 @@
 
 The largest neighbouring-step accuracy change among the steps that do not overlap the
 transition window (given by the caller, usually the fitted 10-90% rise) is reported
-with its paired bootstrap CI, so a judge can ask both "is it big?" and "is it more than
-noise?". Token monotonicity is Spearman's rank correlation between lam and mean tokens,
+with its paired bootstrap CI (joint over the steps checked, since the largest of several
+is picked), so a judge can ask both "is it big?" and "is it more than noise?". Token monotonicity is Spearman's rank correlation between lam and mean tokens,
 with a bootstrap CI from the same replicates.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import rankdata
 
-from evals.analysis.bootstrap import Resamples, ci, resample
+from evals.analysis.bootstrap import Resamples, ci, resample, simultaneous_ci
 from evals.analysis.points import Curve
 
 
@@ -65,7 +65,12 @@ def analyze_smoothness(curve: Curve, window: tuple[float, float] | None = None, 
     if keep.size:
         j = int(keep[np.argmax(np.abs(steps_hat[keep]))])
         jump_lams, jump = (float(lam[j]), float(lam[j + 1])), float(steps_hat[j])
-        jump_ci = ci(steps_rep[:, j], level)
+        if keep.size > 1:  # the largest of several steps: its CI must hold jointly
+            lo_all, hi_all = simultaneous_ci(steps_hat[keep], steps_rep[:, keep], level)
+            k = int(np.flatnonzero(keep == j)[0])
+            jump_ci = (float(lo_all[k]), float(hi_all[k]))
+        else:
+            jump_ci = ci(steps_rep[:, j], level)
     rho = rho_ci = None
     if curve.has_tokens:
         tok_hat, tok_rep = rs.tokens_hat[cols], rs.tokens[:, cols]

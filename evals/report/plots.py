@@ -37,11 +37,18 @@ def _err(rows, key_ci, key, scale):
 def _vs_lam(curves, summaries, key, key_ci, scale, ylabel, title, path) -> None:
     fig = Figure(figsize=(7, 4.5))
     ax = fig.add_subplot()
+    parents = {}
     for c in curves:
-        rows = summaries[id(c)]
+        rows = [r for r in summaries[id(c)] if r["in_series"]]
         y, yerr = _err(rows, key_ci, key, scale)
         ax.errorbar([r["lam"] for r in rows], y, yerr=yerr, marker="o", ms=4, capsize=2,
                     label=c.method)
+        for r in summaries[id(c)]:
+            if r["role"] in ("direct", "thinking") and r[key] is not None:
+                parents[r["role"]] = (r["lam"], r[key] * scale)
+    for name, (x, y) in parents.items():
+        ax.scatter([x], [y], s=140, marker="*" if name == "thinking" else "s", zorder=5,
+                   edgecolor="black", label=name)
     ax.set_xlabel("lam (thinking weight)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -58,7 +65,7 @@ def _pareto(curves, summaries, title, path) -> None:
     parents = {}
     for c in curves:
         rows = [r for r in summaries[id(c)] if r["mean_tokens"] is not None]
-        merges = [r for r in rows if r["role"] == "merge"]
+        merges = [r for r in rows if r["in_series"] and r["role"] == "merge"]
         ax.plot([r["mean_tokens"] for r in merges], [100 * r["accuracy"] for r in merges],
                 marker="o", ms=4, lw=0.8, label=c.method)
         for r in rows:

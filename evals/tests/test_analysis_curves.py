@@ -175,3 +175,23 @@ def test_resample_refuses_mixed_groups():
     b = synthetic_point("p", "m", 0.5, "b2", accuracy=0.5, n_problems=5)
     with pytest.raises(ValueError, match="one"):
         resample([a, b], n_boot=100)
+
+
+def test_simultaneous_band_matches_the_sidak_constant():
+    # 10 independent N(0,1) columns: P(max |z| <= c) = 0.95 at c = z_{1-(1-0.95**0.1)/2} = 2.80
+    from evals.analysis.bootstrap import simultaneous_ci
+
+    reps = np.random.default_rng(0).normal(size=(20000, 10))
+    lo, hi = simultaneous_ci(np.zeros(10), reps, 0.95)
+    assert hi == pytest.approx(np.full(10, 2.80), abs=0.06) and lo == pytest.approx(-hi)
+    one_lo, one_hi = simultaneous_ci(np.zeros(1), reps[:, :1], 0.95)
+    assert one_hi[0] == pytest.approx(1.96, abs=0.05)
+
+
+def test_simultaneous_band_keeps_exact_and_missing_columns_apart():
+    from evals.analysis.bootstrap import simultaneous_ci
+
+    reps = np.stack([np.random.default_rng(1).normal(size=500), np.full(500, 3.0),
+                     np.full(500, np.nan)], axis=1)
+    lo, hi = simultaneous_ci([0.0, 3.0, np.nan], reps)
+    assert lo[1] == hi[1] == 3.0 and np.isnan(lo[2]) and np.isnan(hi[2]) and lo[0] < 0 < hi[0]
