@@ -131,11 +131,12 @@ def low_rank(x: Tensor, rank_frac: float) -> tuple[Tensor, int]:
 
 def abs_sum(x: Tensor) -> float:
     """sum |x| accumulated in float64."""
-    return float(x.abs().sum(dtype=torch.float64))
+    return float(f32(x).abs().sum(dtype=torch.float64))
 
 
 def sq_sum(x: Tensor) -> float:
-    """sum x^2 accumulated in float64."""
+    """sum x^2 accumulated in float64 (squares rounded in float32)."""
+    x = f32(x)
     return float((x * x).sum(dtype=torch.float64))
 
 
