@@ -84,18 +84,24 @@ def resample(points: Sequence[Point], *, n_boot: int = 1000, seed: int = 0) -> R
         universe = sorted({pid for i in matrix for pid in pts[i].problem_ids})
         pos = {pid: j for j, pid in enumerate(universe)}
         w = problem_weights(pair, bench, len(universe), n_boot, seed)
-        for f in FIELDS:
-            vals = np.full((len(universe), len(matrix)), np.nan)  # [P, m]
-            for col, i in enumerate(matrix):
+        m, nf = len(matrix), len(FIELDS)
+        vals = np.full((len(universe), nf * m), np.nan)  # [P, fields x points]
+        for col, i in enumerate(matrix):
+            rows = [pos[pid] for pid in pts[i].problem_ids]
+            for k, f in enumerate(FIELDS):
                 v = pts[i].per_problem(f)
                 if v is not None:
-                    vals[[pos[pid] for pid in pts[i].problem_ids], col] = v
-            present = ~np.isnan(vals)
-            if not present.any():
-                continue
-            with np.errstate(invalid="ignore", divide="ignore"):
-                rep[f][:, matrix] = (w @ np.where(present, vals, 0.0)) / (w @ present)
-                hat[f][matrix] = np.where(present, vals, 0.0).sum(0) / present.sum(0)
+                    vals[rows, k * m + col] = v
+        present = ~np.isnan(vals)
+        filled = np.where(present, vals, 0.0)
+        # one product for sums and counts of every field: small BLAS calls cost mostly overhead
+        both = w @ np.concatenate([filled, present.astype(float)], axis=1)  # [B, 2 x fields x points]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = both[:, : nf * m] / both[:, nf * m:]
+            hats = filled.sum(0) / present.sum(0)
+        for k, f in enumerate(FIELDS):
+            rep[f][:, matrix] = means[:, k * m:(k + 1) * m]
+            hat[f][matrix] = hats[k * m:(k + 1) * m]
     for i, p in enumerate(pts):
         if not p.is_aggregate:
             continue

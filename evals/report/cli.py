@@ -54,7 +54,7 @@ def finish(curves, meta: dict, args) -> int:
     verdicts = judge_all(curves, th, n_boot=args.n_boot, seed=args.seed)
     out = write_report(curves, verdicts, args.report_dir, args.run_id, meta, thresholds=th,
                        n_boot=args.n_boot, seed=args.seed, plots=not args.no_plots)
-    print(format_verdict_table(verdicts, level=th.level))
+    print(format_verdict_table(verdicts, note=True, level=th.level))
     print(f"report: {out}")
     return 0
 

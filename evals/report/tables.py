@@ -29,15 +29,15 @@ def verdict_rows(verdicts: Iterable[Verdict]) -> list[list[str]]:
 
 
 def format_verdict_table(verdicts: Sequence[Verdict], *, tablefmt: str = "simple",
-                         width: int = 90, level: float = 0.95) -> str:
-    """The verdict table with the evidence wrapped at `width` characters, then the count
-    of verdicts made vs held."""
+                         width: int = 90, note: bool = False, level: float = 0.95) -> str:
+    """The verdict table with the evidence wrapped at `width` characters; with `note`, a
+    last line counting verdicts made vs held (multiplicity_note)."""
     verdicts = list(verdicts)
     if not verdicts:
         return "no claims were judged"
     table = tabulate(verdict_rows(verdicts), headers=VERDICT_HEADERS, tablefmt=tablefmt,
                      maxcolwidths=[None, None, None, None, None, width])
-    return f"{table}\n{multiplicity_note(verdicts, level)}"
+    return f"{table}\n{multiplicity_note(verdicts, level)}" if note else table
 
 
 def verdict_matrices(verdicts: Iterable[Verdict]) -> list[tuple[str, list[str], list[list[str]]]]:

@@ -32,7 +32,7 @@ def test_logistic_recovers_known_parameters():
     acc = 0.2 + 0.7 / (1 + np.exp(-(lam - 0.42) / 0.08))
     f = fit_logistic(lam, acc)
     assert f.c == pytest.approx(0.42, abs=0.003)
-    assert f.w == pytest.approx(0.08, rel=0.1)
+    assert f.w == pytest.approx(0.08, rel=0.12)  # the w grid steps by 22%
     assert (f.lo, f.hi) == pytest.approx((0.2, 0.9), abs=0.01)
     assert f.width == pytest.approx(4.394 * f.w, rel=1e-3) and WIDTH_PER_W == pytest.approx(4.3944, abs=1e-4)
     assert f.delta_aicc > 10  # far better than a straight line
