@@ -49,6 +49,26 @@ def _distinct_lams(curve: Curve) -> int:
     return len({p.lam for p in curve.series()})
 
 
+def _context(curve: Curve, th: Thresholds) -> tuple[dict, str]:
+    """Where outputs start to reason (logistic fit of the share of thinking outputs) and
+    how much truncation there is: both bear on reading an accuracy transition."""
+    series, nums, text = curve.series(), {}, ""
+    rates = [p.thought_rate for p in series]
+    if len(series) >= 4 and all(r is not None for r in rates) and max(rates) - min(rates) >= 0.2:
+        fit = fit_logistic([p.lam for p in series], rates)
+        nums.update(thought_centre=fit.c, thought_width=fit.width, thought_rates=rates)
+        text += (f" Outputs start to reason around lam={fit.c:.2f} (thinking share "
+                 f"{rates[0]:.0%} at lam={series[0].lam:g}, {rates[-1]:.0%} at lam={series[-1].lam:g}).")
+    trunc = [(p.truncated_rate, p.lam) for p in series if p.truncated_rate is not None]
+    if trunc:
+        worst, at = max(trunc)
+        nums["max_truncated"] = worst
+        if worst > th.truncation_warning:
+            text += (f" Up to {worst:.0%} of outputs hit the token cap (lam={at:g}); they count "
+                     "as wrong, so truncation shapes this curve.")
+    return nums, text
+
+
 def judge_phase_transition(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int = 1000,
                            seed: int = 0) -> Verdict:
     claim, th = "phase_transition", thresholds
@@ -62,10 +82,12 @@ def judge_phase_transition(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_
             "sse_ratio": f.sse / f.sse_line if f.sse_line > 0 else None, "lo": f.lo, "hi": f.hi,
             "change": t.change, "change_ci": t.change_ci, "jump": t.jump, "jump_ci": t.jump_ci,
             "jump_lams": t.jump_lams, "share": t.share, "share_ci": t.share_ci}
+    extra, context = _context(curve, th)
+    nums.update(extra)
     if not t.change_significant:
         return verdict(claim, curve, "inconclusive", "no transition to locate: accuracy at "
                        f"lam={t.lams[-1]:g} differs from lam={t.lams[0]:g} by {w.pts(t.change)} "
-                       f"{w.pts_ci(t.change_ci)}, within noise.", nums)
+                       f"{w.pts_ci(t.change_ci)}, within noise." + context, nums)
     abrupt = "pass" if f.width <= limit else "fail" if t.width_ci[0] > limit else "unsure"
     aicc_ok = f.delta_aicc is not None and f.delta_aicc >= th.transition_min_delta_aicc
     status = combine([abrupt, "pass" if aicc_ok else "unsure"])
@@ -84,7 +106,7 @@ def judge_phase_transition(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_
                f"the logistic beats a straight line by only {aic} AICc (needs "
                f"{th.transition_min_delta_aicc:g})")
         text = f"accuracy {move} {where}, but {why}; {jump}."
-    return verdict(claim, curve, status, text, nums)
+    return verdict(claim, curve, status, text + context, nums)
 
 
 def judge_smooth(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int = 1000,

@@ -40,6 +40,9 @@ class Thresholds:
     # MAD is inflated by sampling noise (~2-3 pts with 30 problems x 10 samples), so a
     # tighter margin would call identical methods different.
     slerp_tolerance: float = 0.05
+    # Not a pass/fail threshold: a transition verdict warns when more than 5% of a point's
+    # outputs hit the token cap (they count wrong, so the cap can manufacture a jump).
+    truncation_warning: float = 0.05
 
     def __post_init__(self) -> None:
         if not 0.5 < self.level < 1.0:

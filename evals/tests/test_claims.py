@@ -171,3 +171,24 @@ def test_verdict_rejects_unknown_status_and_is_json_safe():
         Verdict("smooth", "p", "m", "b", "maybe", "x")
     v = Verdict("smooth", "p", "m", "b", "holds", "Smooth curve: fine.", {"ci": (0.1, float("nan"))})
     assert v.numbers == {"ci": [0.1, None]} and Verdict.from_dict(v.to_dict()) == v
+
+
+def test_transition_reports_reasoning_onset_and_truncation():
+    from evals.analysis.table import curves_from_records
+    from evals.records import SampleRecord
+
+    def rec(lam, i):
+        think = lam > 0.6
+        return SampleRecord(model="m", model_fingerprint=str(lam), pair="t", method="linear", lam=lam,
+                            benchmark="b", benchmark_version="1", problem_id=f"q{i:02d}", sample_index=0,
+                            prompt_mode="chat_template", sampling={}, seed=0, text="", generated_tokens=100,
+                            reasoning_tokens=0, answer_tokens=0, finish_reason="stop",
+                            truncated=lam == 0.9 and i < 6, malformed=False,
+                            correct=(i % 10) < (3 + 5 * think), extracted=None, meta={"thought": think})
+
+    (c,) = curves_from_records([rec(x, i) for x in LAMS for i in range(40)])
+    v = judge_phase_transition(c, n_boot=B)
+    assert v.status == "holds", v.message
+    assert "Outputs start to reason around lam=0.65" in v.message and v.numbers["thought_centre"] == 0.65
+    assert "Up to 15% of outputs hit the token cap (lam=0.9)" in v.message
+    assert v.numbers["max_truncated"] == pytest.approx(0.15)
