@@ -134,7 +134,7 @@ def judge_smooth(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
             "spearman_ci": sm.spearman_ci, "min_spearman": th.token_min_spearman,
             "joint_ci_over": sm.checked}
     checks, parts = [], []
-    excl = (f" (the transition, {', '.join(w.step(*s) for s in sm.excluded)}, set aside)"
+    excl = (f" outside the transition ({', '.join(w.step(*s) for s in sm.excluded)}, set aside)"
             if sm.excluded else "")
     if sm.jump is None:
         checks.append("unsure")
@@ -145,24 +145,27 @@ def judge_smooth(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
         checks.append("fail" if big and real else "unsure" if big else "pass")
         jump = f"{w.pts(sm.jump)} {w.pts_ci(sm.jump_ci)} at {w.step(*sm.jump_lams)}"
         limit = f"{100 * th.smooth_max_jump:.0f} pts"
-        parts.append(f"accuracy jumps {jump} outside the transition{excl}, beyond the {limit} allowed"
-                     if big and real else
-                     f"accuracy jumps {jump} outside the transition{excl}, above {limit} but "
-                     "within noise" if big else
-                     f"no step outside the transition{excl} moves accuracy by more than {limit}; "
-                     f"the largest is {jump}")
+        parts.append(f"accuracy jumps {jump}{excl}, beyond the {limit} allowed" if big and real else
+                     f"accuracy jumps {jump}{excl}, above {limit} but within noise" if big else
+                     f"no step{excl} moves accuracy by more than {limit}; the largest is {jump}")
     if sm.spearman_ci is None:
         parts.append("token counts are missing, so token monotonicity was not checked")
     elif sm.spearman is None:
         checks.append("unsure")
         parts.append("tokens do not vary with lam at all")
     else:
+        # monotone in the direction from direct to thinking (almost always: thinking costs more)
+        ends = rs.tokens_hat[[rs.index(series[0]), rs.index(series[-1])]]
+        sign = -1.0 if ends[1] < ends[0] else 1.0
+        rho_dir, hi_dir = sign * sm.spearman, max(sign * sm.spearman_ci[0], sign * sm.spearman_ci[1])
         rho = f"Spearman {sm.spearman:.2f} {w.num_ci(sm.spearman_ci)}"
-        ok = sm.spearman >= th.token_min_spearman
-        bad = sm.spearman_ci[1] < th.token_min_spearman
+        ok = rho_dir >= th.token_min_spearman
+        bad = hi_dir < th.token_min_spearman
         checks.append("pass" if ok else "fail" if bad else "unsure")
-        parts.append(f"tokens rise with lam ({rho})" if ok else
-                     f"tokens are not monotone in lam ({rho}, needs {th.token_min_spearman:g})")
+        trend = "rise" if sign > 0 else "fall"
+        parts.append(f"tokens {trend} with lam ({rho})" if ok else
+                     f"tokens are not monotone in lam ({rho}; |rho| must reach "
+                     f"{th.token_min_spearman:g} in the direct-to-thinking direction)")
     return verdict(claim, curve, combine(checks), "; ".join(parts) + ".", nums)
 
 

@@ -97,7 +97,7 @@ def curves_from_records(records: Iterable[SampleRecord]) -> list[Curve]:
             raise ValueError(f"record of model {r.model!r} has method {r.method!r} but lam None; "
                              "every merge record needs its thinking weight lam")
         else:
-            lam = float(r.lam)
+            lam = round(float(r.lam), 6)  # 0.30000000000000004 and 0.3 are one strength
         sample = (r.problem_id, r.sample_index)
         cell = cells[(r.pair, r.method, lam, r.benchmark)]
         old = cell.get(sample)
@@ -173,6 +173,7 @@ def curves_from_table(csv_path: str | Path, pair: str | None = None) -> list[Cur
             raise ValueError(f"{where}: accuracy {acc:g} is neither a fraction nor a percent")
         if lam is not None and not 0.0 <= lam <= 1.0:
             raise ValueError(f"{where}: lam {lam:g} outside [0, 1]; lam is the thinking weight")
+        lam = None if lam is None else round(lam, 6)
         row_pair = (row.get("pair") or "").strip() or pair or path.stem
         parsed.append((where, row_pair, method, lam, bench, acc, tok, int(n)))
     scale = 100.0 if any(acc > 1.0 for *_, acc, _, _ in parsed) else 1.0

@@ -63,6 +63,12 @@ def test_records_to_curves_avg_at_k_tokens_and_parents():
     assert [p.lam for p in curve.series()] == [0.0, 0.5, 1.0]
 
 
+def test_float_noise_in_lam_is_one_strength():
+    records = [rec("linear", 0.1 + 0.2, "q1", 0, True, 1), rec("linear", 0.3, "q2", 0, False, 1)]
+    (curve,) = curves_from_records(records)
+    assert curve.lams == (0.3,) and curve.points[0].problem_ids == ("q1", "q2")
+
+
 def test_missing_parents_are_stood_in_by_linear_and_flagged():
     records = [rec(m, lam, "q1", 0, lam > 0.5, 10 + 100 * lam)
                for m in ("linear", "dare(p=0.9)") for lam in (0.0, 0.5, 1.0)]
