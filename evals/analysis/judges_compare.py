@@ -6,6 +6,7 @@ the three-way logic and message style follow judges_curve.
 """
 from __future__ import annotations
 
+import math
 from typing import Mapping
 
 from evals.analysis import wording as w
@@ -16,11 +17,20 @@ from evals.analysis.sparse import compare_sparse
 from evals.analysis.verdicts import Thresholds, Verdict
 
 
+def _number(v) -> str:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return f"{x:.3g}" if math.isfinite(x) else "n/a"
+
+
 def _movement_text(movement: Mapping[str, float] | None) -> str:
+    """e.g. {'direct_rel': 0.031, 'think_rel': 0.052, 'cos': 0.21} (merging.movement)."""
     if not movement:
         return ""
     return " (children's distance from the base: " + ", ".join(
-        f"{k} {v:.3g}" for k, v in movement.items()) + ")"
+        f"{k} {_number(v)}" for k, v in movement.items()) + ")"
 
 
 def judge_sparse_degradation(sparse: Curve, linear: Curve | None, thresholds: Thresholds = DEFAULT,

@@ -62,9 +62,10 @@ def test_curve_judges(judge, kw, status, words):
 def test_sparse_degradation_detected_on_degraded_and_not_on_identical():
     linear = curve(STEP)
     bad = judge_sparse_degradation(curve([0.3 if x < 0.65 else 0.55 for x in LAMS], method="dare(p=0.9)"),
-                                   linear, n_boot=B, movement={"think_rel": 0.05})
-    assert bad.status == "holds" and "loses to linear" in bad.message and "0.05" in bad.message
-    assert bad.numbers["d_hv_ci"][1] < 0 and bad.numbers["movement"] == {"think_rel": 0.05}
+                                   linear, n_boot=B, movement={"think_rel": 0.05, "cos": float("nan")})
+    assert bad.status == "holds" and "loses to linear" in bad.message and "think_rel 0.05" in bad.message
+    assert "cos n/a" in bad.message
+    assert bad.numbers["d_hv_ci"][1] < 0 and bad.numbers["movement"] == {"think_rel": 0.05, "cos": None}
     same = judge_sparse_degradation(curve(STEP, method="ties(density=0.2)"), linear, n_boot=B)
     assert same.status == "fails" and "does not lose" in same.message
     alone = judge_sparse_degradation(curve(STEP, method="dare"), None, n_boot=B)
