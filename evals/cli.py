@@ -16,6 +16,7 @@ SUBCOMMANDS = [
     "evals.report.cli",  # spectrum report
     "evals.analysis.cli",  # spectrum analyze
     "evals.eval_cli",  # spectrum eval
+    "evals.sweep_cli",  # spectrum sweep
 ]
 
 

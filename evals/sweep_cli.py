@@ -1,0 +1,66 @@
+"""`spectrum sweep CONFIG.yaml`: evaluate a whole lam sweep into a results store, then judge
+the paper's claims and write a report (the command-line twin of the pytest claim suite).
+
+    spectrum sweep configs/tiny.yaml                 # tiny fixture pair on CPU, ~2 minutes
+    spectrum sweep configs/qwen3-4b.yaml --limit 5   # a smoke run of the real study
+
+CONFIG keys (all optional except a pair): pair | pairs, methods, lams, benchmarks,
+sampling {temperature, top_p, top_k, max_new_tokens, n, seed}, samples {bench: k},
+data {bench: path}, limit, prompt_mode, backend, device, dtype, batch_size, seed, results.
+A rerun resumes: samples already in the results store are not generated again.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+from evals.report.cli import add_common_options
+
+
+def run(args: argparse.Namespace) -> int:
+    from evals.analysis.claims import Thresholds, judge_all
+    from evals.analysis.table import curves_from_records
+    from evals.report.tables import format_verdict_table
+    from evals.report.writer import write_report
+    from evals.sweep import SweepConfig, run_sweep
+
+    cfg = SweepConfig.from_yaml(args.config)
+    overrides = {k: v for k, v in (("results", args.results), ("limit", args.limit), ("device", args.device))
+                 if v is not None}
+    cfg = replace(cfg, **overrides)
+    records = run_sweep(cfg, progress=not args.quiet)
+    print(f"{len(records)} samples in {cfg.results}")
+    if args.no_report:
+        return 0
+    movement = _movement(cfg)
+    curves = curves_from_records(records)
+    th = Thresholds()
+    verdicts = judge_all(curves, th, movement=movement, n_boot=args.n_boot, seed=args.seed)
+    meta = {"source": f"spectrum sweep {args.config}", "results": cfg.results, "records": len(records),
+            "movement": movement}
+    out = write_report(curves, verdicts, args.report_dir, args.run_id, meta, thresholds=th,
+                       n_boot=args.n_boot, seed=args.seed, plots=not args.no_plots)
+    print(format_verdict_table(verdicts, level=th.level))
+    print(f"report: {out}/claims.md")
+    return 0
+
+
+def _movement(cfg) -> dict:
+    from evals.model_loading import locate
+    from merging.movement import movement
+
+    return {p.name: movement(locate(p.direct), locate(p.think), locate(p.base))
+            for p in cfg.pairs if p.base is not None}
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("sweep", help="evaluate a lam sweep and write a claim report",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("config", help="sweep config (YAML)")
+    p.add_argument("--results", help="results store (JSONL); overrides the config's")
+    p.add_argument("--limit", type=int, help="first N problems of each benchmark")
+    p.add_argument("--device", help="cpu or cuda; overrides the config's")
+    p.add_argument("--no-report", action="store_true", help="only fill the results store")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_common_options(p)
+    p.set_defaults(func=run)

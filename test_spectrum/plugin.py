@@ -1,0 +1,149 @@
+"""The claim suite's pytest plugin: options, parametrization, the cached sweep, the report.
+
+Loaded from the root conftest.py. Each (claim, pair, method, benchmark) case is one test
+(`test_spectrum/test_claims.py`), marked `fast` for the tiny fixture pair and `gpu` for the
+real Qwen3 pairs; the case list comes from `evals.analysis.claims.plan_claims`, so it is
+known before anything runs. The first test of a pair runs (or resumes) that pair's sweep
+through the results store and judges every case at once; at session end the verdicts and
+curves become a report in `--report-dir/<run-id>/` (and `latest`), and the verdict table
+prints in the terminal summary.
+
+    pytest -m fast                                   # tiny pair, CPU, a few minutes
+    pytest -m gpu --benchmarks aime25 --samples 4    # Qwen3-4B trio from the hub cache
+    pytest -m gpu --pair qwen3-30b-a3b --direct /models/instruct --think /models/thinking --base /models/base
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from evals.pairs import presets
+from test_spectrum.expected import expected_failure
+
+DEFAULT_PAIRS = ("tiny", "qwen3-4b")
+_STATE = pytest.StashKey["SuiteState"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("spectrum", "thinking-spectrum claim suite")
+    g.addoption("--pair", action="append", default=None,
+                help=f"pair preset(s) to judge (repeatable; default: {', '.join(DEFAULT_PAIRS)}; "
+                     f"known: {', '.join(presets())}); -m fast/-m gpu picks among them")
+    g.addoption("--direct", help="direct parent (local dir or hub id) for the real (gpu) pairs")
+    g.addoption("--think", help="thinking parent (local dir or hub id) for the real (gpu) pairs")
+    g.addoption("--base", help="shared base (local dir or hub id) for the real (gpu) pairs")
+    g.addoption("--methods", help="comma list of method labels, e.g. linear,slerp,ties(density=0.2)")
+    g.addoption("--lams", help="comma list of thinking weights in [0, 1]")
+    g.addoption("--benchmarks", help="comma list of benchmark names")
+    g.addoption("--data", action="append", default=[], metavar="BENCH=PATH",
+                help="local file/dir for a benchmark (repeatable)")
+    g.addoption("--samples", type=int, help="samples per problem on every benchmark (avg@k)")
+    g.addoption("--max-new-tokens", type=int, help="generation cap (an output hitting it counts as wrong)")
+    g.addoption("--limit", type=int, help="first N problems of each benchmark (smoke runs)")
+    g.addoption("--backend", choices=("transformers", "vllm"), help="generation backend")
+    g.addoption("--device", help="cpu or cuda (default: the pair preset's)")
+    g.addoption("--report-dir", default="reports", help="where reports/<run-id>/ is written")
+    g.addoption("--results", help="results store (JSONL) to resume from; default results/<pair>.jsonl")
+    g.addoption("--judge-only", action="store_true",
+                help="generate nothing: judge what --results already holds")
+    g.addoption("--n-boot", type=int, default=1000, help="bootstrap resamples per verdict")
+    g.addoption("--ignore-known-findings", action="store_true",
+                help="run the cases listed in test_spectrum/expected.py as ordinary tests (no xfail)")
+
+
+def _csv(value: str | None) -> tuple[str, ...] | None:
+    return tuple(s.strip() for s in value.split(",") if s.strip()) if value else None
+
+
+def selected_pairs(config: pytest.Config) -> tuple[str, ...]:
+    return tuple(config.getoption("--pair") or DEFAULT_PAIRS)
+
+
+def sweep_config(config: pytest.Config, pair_name: str):
+    """The SweepConfig of one pair: its preset, overridden by the command-line options."""
+    from evals.pairs import get_preset
+    from evals.sweep import SweepConfig
+
+    preset = get_preset(pair_name)
+    opt = config.getoption
+    pair = preset.pair
+    if preset.marker == "gpu":
+        pair = pair.with_paths(opt("--direct"), opt("--think"), opt("--base"))
+    data = {}
+    for item in opt("--data"):
+        bench, sep, path = item.partition("=")
+        if not sep:
+            raise pytest.UsageError(f"--data {item!r}: expected BENCH=PATH")
+        data[bench] = path
+    sampling = preset.sampling
+    if opt("--max-new-tokens"):
+        sampling = replace(sampling, max_new_tokens=opt("--max-new-tokens"))
+    samples = dict(preset.samples_by_benchmark)
+    benchmarks = _csv(opt("--benchmarks")) or preset.benchmarks
+    if opt("--samples"):
+        samples = {b: opt("--samples") for b in benchmarks}
+        sampling = replace(sampling, n=opt("--samples"))
+    lams = _csv(opt("--lams"))
+    try:
+        return SweepConfig.from_preset(
+            pair_name, pairs=(pair,), methods=_csv(opt("--methods")),
+            lams=tuple(float(x) for x in lams) if lams else None, benchmarks=benchmarks,
+            sampling=sampling, samples=samples, data=data, limit=opt("--limit"),
+            backend=opt("--backend"), device=opt("--device"), results=opt("--results"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"claim suite options for pair {pair_name!r}: {exc}") from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from test_spectrum.suite import SuiteState
+
+    config.stash[_STATE] = SuiteState(config)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "claim_case" not in metafunc.fixturenames:
+        return
+    from evals.analysis.claims import plan_claims
+    from evals.pairs import get_preset
+
+    params = []
+    for pair_name in selected_pairs(metafunc.config):
+        cfg = sweep_config(metafunc.config, pair_name)
+        marker = getattr(pytest.mark, get_preset(pair_name).marker)
+        for case in plan_claims([pair_name], cfg.methods, cfg.benchmarks):
+            marks = [marker]
+            reason = None if metafunc.config.getoption("--ignore-known-findings") else expected_failure(case)
+            if reason:
+                marks.append(pytest.mark.xfail(reason=reason, strict=True))
+            params.append(pytest.param(case, marks=marks, id=f"{case.claim}-{case.pair}-{case.method}-{case.benchmark}"))
+    metafunc.parametrize("claim_case", params)
+
+
+@pytest.fixture(scope="session")
+def spectrum_suite(request: pytest.FixtureRequest):
+    return request.config.stash[_STATE]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(_STATE, None)
+    if state is not None:
+        state.write_report()
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is None or not state.verdicts_seen:
+        return
+    from evals.analysis.verdicts import multiplicity_note
+    from evals.report.tables import format_verdict_table
+
+    tr = terminalreporter
+    tr.write_sep("=", "thinking-spectrum claim verdicts")
+    tr.write_line(format_verdict_table(state.verdicts_seen))
+    tr.write_line(multiplicity_note(state.verdicts_seen))
+    if state.report_path is not None:
+        tr.write_line(f"report: {Path(state.report_path) / 'claims.md'} (also claims.json, claims.html, plots)")
+    for line in state.notes:
+        tr.write_line(line)

@@ -1,0 +1,130 @@
+"""Session state of the claim suite: runs each pair's sweep once, judges every case of it,
+and writes the report at the end. Resource checks happen here, so a missing GPU, missing
+weights or missing data skip the pair's tests with a reason that says what to provide.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from evals.analysis.verdicts import Verdict
+
+
+class _PairOutcome:
+    def __init__(self, skip: str | None = None, curves=(), verdicts=None):
+        self.skip, self.curves, self.verdicts = skip, list(curves), verdicts or {}
+
+
+class SuiteState:
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self._pairs: dict[str, _PairOutcome] = {}
+        self.report_path: Path | None = None
+        self.notes: list[str] = []
+
+    # -- what tests call -------------------------------------------------------------
+    def judge(self, case) -> Verdict:
+        outcome = self._pairs.get(case.pair)
+        if outcome is None:
+            outcome = self._pairs[case.pair] = self._run_pair(case.pair)
+        if outcome.skip:
+            pytest.skip(outcome.skip)
+        return outcome.verdicts[case.id]
+
+    @property
+    def verdicts_seen(self) -> list[Verdict]:
+        return [v for o in self._pairs.values() for v in o.verdicts.values()]
+
+    # -- one pair ----------------------------------------------------------------------
+    def _run_pair(self, pair_name: str) -> _PairOutcome:
+        from evals.analysis.claims import judge_case, plan_claims
+        from evals.analysis.table import curves_from_records
+        from evals.store import ResultsStore
+        from test_spectrum.plugin import sweep_config
+
+        cfg = sweep_config(self.config, pair_name)
+        judge_only = self.config.getoption("--judge-only")
+        if judge_only:
+            if not Path(cfg.results).is_file():
+                return _PairOutcome(skip=f"--judge-only: no results file {cfg.results}; pass --results")
+            records = [r for r in ResultsStore(cfg.results).records() if r.pair == pair_name]
+            movement = None
+        else:
+            reason = self._unavailable(cfg)
+            if reason:
+                return _PairOutcome(skip=reason)
+            from evals.sweep import run_sweep
+
+            t0 = time.perf_counter()
+            records = run_sweep(cfg, progress=self.config.getoption("verbose") > 0)
+            self.notes.append(f"sweep {pair_name}: {len(records)} samples in {time.perf_counter() - t0:.1f} s "
+                              f"(results: {cfg.results})")
+            movement = self._movement(cfg)
+        if not records:
+            return _PairOutcome(skip=f"no results for pair {pair_name!r} in {cfg.results}")
+        curves = [c for c in curves_from_records(records)
+                  if c.method in cfg.methods and c.benchmark in cfg.benchmarks]
+        n_boot = self.config.getoption("--n-boot")
+        verdicts = {}
+        for case in plan_claims([pair_name], cfg.methods, cfg.benchmarks):
+            verdicts[case.id] = judge_case(case, curves, movement={pair_name: movement} if movement else None,
+                                           n_boot=n_boot)
+        self._meta = getattr(self, "_meta", {})
+        self._meta[pair_name] = {"config": _describe(cfg), "movement": movement}
+        return _PairOutcome(curves=curves, verdicts=verdicts)
+
+    def _unavailable(self, cfg) -> str | None:
+        """Why this pair cannot run here, naming what to provide; None when it can."""
+        from evals.benchmarks.registry import get_benchmark
+        from evals.model_loading import missing_weights
+        from evals.sweep import _needs_base
+
+        pair = cfg.pairs[0]
+        if cfg.device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                return (f"pair {pair.name} needs a CUDA device (torch.cuda.is_available() is False); "
+                        "run on a GPU machine, or pass --device cpu to try it on CPU")
+        need_base = any(_needs_base(m.split("(")[0]) for m in cfg.methods)
+        missing = missing_weights(pair, need_base)
+        if missing:
+            return (f"pair {pair.name}: missing " + "; ".join(missing)
+                    + ". Provide them with --direct/--think/--base")
+        for name in cfg.benchmarks:
+            try:
+                if not get_benchmark(name).load(cfg.data.get(name)):
+                    return f"benchmark {name}: no problems; pass --data {name}=PATH"
+            except Exception as exc:  # noqa: BLE001 - any loading failure is a skip reason
+                return f"benchmark {name}: data unavailable ({exc}); pass --data {name}=PATH (JSONL or parquet)"
+        return None
+
+    def _movement(self, cfg) -> dict | None:
+        from evals.model_loading import locate
+        from merging.movement import movement
+
+        pair = cfg.pairs[0]
+        if pair.base is None:
+            return None
+        return movement(locate(pair.direct), locate(pair.think), locate(pair.base))
+
+    # -- the report ----------------------------------------------------------------------
+    def write_report(self) -> None:
+        outcomes = [o for o in self._pairs.values() if o.verdicts]
+        if not outcomes:
+            return
+        from evals.report.writer import write_report
+
+        curves = [c for o in outcomes for c in o.curves]
+        meta = {"source": "pytest claim suite", "pairs": getattr(self, "_meta", {})}
+        self.report_path = write_report(curves, self.verdicts_seen, out_root=self.config.getoption("--report-dir"),
+                                        meta=meta, n_boot=self.config.getoption("--n-boot"))
+
+
+def _describe(cfg) -> dict:
+    p = cfg.pairs[0]
+    return {"direct": p.direct, "think": p.think, "base": p.base, "methods": list(cfg.methods),
+            "lams": list(cfg.lams), "benchmarks": list(cfg.benchmarks), "sampling": cfg.sampling.to_dict(),
+            "samples": dict(cfg.samples), "limit": cfg.limit, "device": cfg.device, "results": cfg.results}
