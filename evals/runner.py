@@ -19,7 +19,7 @@ import json
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Container, Sequence
 
 from evals.backends.base import Completion, SamplingParams
 from evals.benchmarks.base import Benchmark, Problem
@@ -93,6 +93,30 @@ def grade_completion(benchmark: Benchmark, problem: Problem, completion: Complet
     )
 
 
+def sample_key(benchmark: Benchmark, params: SamplingParams, *, model_fingerprint: str,
+               prompt_mode: str) -> Callable[[str, int], tuple]:
+    """key(problem_id, sample_index) -> the results-store key of that sample of one model on one
+    benchmark under `params` (the identity a rerun skips on; SampleRecord.key decides it)."""
+    skeleton = SampleRecord(model="", model_fingerprint=model_fingerprint, pair="", method=None, lam=None,
+                            benchmark=benchmark.name, benchmark_version=benchmark.version,
+                            prompt_mode=prompt_mode, sampling=params.to_dict(), seed=params.seed,
+                            problem_id="", sample_index=0, text="", generated_tokens=0, reasoning_tokens=0,
+                            answer_tokens=0, finish_reason="stop", truncated=False, malformed=False,
+                            correct=False, extracted=None)
+
+    def key(pid: str, i: int) -> tuple:
+        return replace(skeleton, problem_id=pid, sample_index=i).key()
+
+    return key
+
+
+def missing_samples(done: Container[tuple], problems: Sequence[Problem], n: int,
+                    key: Callable[[str, int], tuple]) -> list[tuple[Problem, list[int]]]:
+    """(problem, sample indices not in `done`) for every problem with something missing."""
+    todo = [(p, [i for i in range(n) if key(p.id, i) not in done]) for p in problems]
+    return [(p, ix) for p, ix in todo if ix]
+
+
 def evaluate(backend, tokenizer, benchmark: Benchmark | str, problems: Sequence[Problem], params: SamplingParams, *,
              store: ResultsStore | None, model: str, model_fingerprint: str, pair: str, method: str | None = None,
              lam: float | None = None, prompt_mode: str = "chat_template", grade_full_text: bool = False,
@@ -113,16 +137,9 @@ def evaluate(backend, tokenizer, benchmark: Benchmark | str, problems: Sequence[
     common = dict(model=model, model_fingerprint=model_fingerprint, pair=pair, method=method, lam=lam,
                   benchmark=benchmark.name, benchmark_version=benchmark.version, prompt_mode=prompt_mode,
                   sampling=sampling, seed=params.seed)
-    skeleton = SampleRecord(**common, problem_id="", sample_index=0, text="", generated_tokens=0, reasoning_tokens=0,
-                            answer_tokens=0, finish_reason="stop", truncated=False, malformed=False, correct=False,
-                            extracted=None)
-
-    def key(pid: str, i: int) -> tuple:
-        return replace(skeleton, problem_id=pid, sample_index=i).key()
-
+    key = sample_key(benchmark, params, model_fingerprint=model_fingerprint, prompt_mode=prompt_mode)
     done: dict[tuple, SampleRecord] = {r.key(): r for r in store.records()} if store is not None else {}
-    todo = [(p, [i for i in range(params.n) if key(p.id, i) not in done]) for p in problems]
-    todo = [(p, ix) for p, ix in todo if ix]
+    todo = missing_samples(done, problems, params.n, key)
     marker_ids = marker_token_ids(tokenizer, benchmark.think_end)
     per_call = max(1, int(getattr(backend, "batch_size", 16)))
     by_index = getattr(backend, "supports_sample_indices", False)
