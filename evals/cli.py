@@ -1,6 +1,6 @@
 """`spectrum` command line: one entry point, one subcommand per module.
 
-Each module in SUBCOMMANDS defines `add_parser(subparsers)`, which registers its
+Each module named in SUBCOMMANDS defines `add_parser(subparsers)`, which registers its
 subcommand and sets `func` (called with the parsed args, returns an exit code).
 Run `spectrum --help` for the list.
 """
@@ -10,17 +10,19 @@ import argparse
 import importlib
 import sys
 
-# Filled in one place; each module owns its subcommand's flags.
-SUBCOMMANDS = [
-    "merging.cli",  # spectrum merge
-    "evals.report.cli",  # spectrum report
-    "evals.analysis.cli",  # spectrum analyze
-    "evals.eval_cli",  # spectrum eval
-    "evals.sweep_cli",  # spectrum sweep
-]
+# Filled in one place: subcommand -> the module that owns its flags.
+SUBCOMMANDS = {
+    "merge": "merging.cli",
+    "eval": "evals.eval_cli",
+    "sweep": "evals.sweep_cli",
+    "report": "evals.report.cli",
+    "analyze": "evals.analysis.cli",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with `only`, just that subcommand's module is imported (modules
+    pull in torch/scipy, so `spectrum merge ...` need not pay for all of them)."""
     parser = argparse.ArgumentParser(
         prog="spectrum",
         description="Merge thinking/direct models at strength lam, evaluate accuracy and "
@@ -28,13 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for mod_name in SUBCOMMANDS:
-        importlib.import_module(mod_name).add_parser(sub)
+    for name, mod_name in SUBCOMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(mod_name).add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(first if first in SUBCOMMANDS else None).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError, FileExistsError) as exc:

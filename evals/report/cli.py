@@ -12,33 +12,21 @@ from pathlib import Path
 from evals.analysis.claims import Thresholds, judge_all
 from evals.analysis.table import curves_from_records
 from evals.records import SampleRecord
+from evals.store import ResultsStore
 from evals.report.tables import format_verdict_table
 from evals.report.writer import write_report
 
 
 def read_records(path: str | Path) -> list[SampleRecord]:
-    """All records of a JSONL file, or of every *.jsonl under a folder (sorted)."""
+    """All records of a JSONL results file, or of every *.jsonl under a folder (sorted);
+    a torn last line is skipped, a bad line elsewhere is an error (see ResultsStore)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such results file or folder")
     files = sorted(path.rglob("*.jsonl")) if path.is_dir() else [path]
     if not files:
         raise ValueError(f"{path}: folder holds no *.jsonl results files")
-    records = []
-    for f in files:
-        lines = f.read_text(encoding="utf-8").split("\n")
-        last = max((i for i, s in enumerate(lines) if s.strip()), default=-1)
-        for i, line in enumerate(lines):
-            if not line.strip():
-                continue
-            try:
-                records.append(SampleRecord.from_json(line))
-            except (ValueError, TypeError) as exc:
-                if i == last:
-                    break  # torn last line: the writer was killed mid-record
-                raise ValueError(f"{f}:{i + 1}: corrupt record ({exc}); only the last line may "
-                                 "be torn -- fix or remove that line") from None
-    return records
+    return [r for f in files for r in ResultsStore(f).records()]
 
 
 def add_common_options(p: argparse.ArgumentParser) -> None:

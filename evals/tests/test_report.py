@@ -180,4 +180,4 @@ def test_spectrum_report_refuses_a_corrupt_middle_line(tmp_path):
 
 
 def test_subcommands_are_registered():
-    assert {"evals.report.cli", "evals.analysis.cli"} <= set(spectrum_cli.SUBCOMMANDS)
+    assert {"evals.report.cli", "evals.analysis.cli"} <= set(spectrum_cli.SUBCOMMANDS.values())
