@@ -5,6 +5,11 @@ The live model is built from the thinking parent's directory; a parent is "evalu
 by copying its state dict into that model, a merge by `merging.inplace.InPlaceMerger`.
 Weights are always read from safetensors (never unpickled). Hub ids are resolved through
 the local hub cache only when no local path of that name exists.
+
+Devices: "cpu", "cuda" (model, parents and the merge's prepared states on that GPU),
+"auto" (transformers `device_map="auto"` over every visible GPU; the parents then stay in
+CPU memory and theta(lam) is computed there, then copied into each layer's device). With
+backend "vllm" the parents live on the engine's workers (`evals.backends.vllm_inplace`).
 """
 from __future__ import annotations
 
@@ -70,34 +75,90 @@ class LoadedPair:
     def loader(self, role: str) -> _ParentLoader:
         return _ParentLoader(self.backend.model, self.sd[role])
 
+    def merger(self, method: str, params: dict, seed: int, cache: bool | None = None):
+        """An object whose `apply(lam)` writes theta(lam) of `method` into the live model.
+        cache None: keep the prepared states unless they would not fit (see `choose_cache`)."""
+        from merging.inplace import InPlaceMerger
+        from merging.registry import get_method
+
+        needs_base = get_method(method).needs_base
+        if needs_base and "base" not in self.sd:
+            raise ValueError(f"method {method!r} needs a base model; the pair has none (set its base)")
+        device = next(iter(self.sd["think"].values())).device
+        if cache is None:
+            cache = choose_cache(method, params, seed, self.sd, device)
+        return InPlaceMerger(self.backend.model, self.sd["direct"], self.sd["think"],
+                             self.sd.get("base") if needs_base else None, method=method, params=params,
+                             seed=seed, device=device, cache=cache)
+
     def close(self) -> None:
         self.sd.clear()
         self.state.clear()
 
 
-def load_pair(pair: PairSpec, *, device: str = "cpu", dtype: str | None = None, batch_size: int = 64,
-              backend: str = "transformers", need_base: bool = True) -> LoadedPair:
-    from transformers import AutoTokenizer
+def choose_cache(method: str, params: dict, seed: int, sd: dict, device: torch.device) -> bool:
+    """Cache prepared states on CPU always; on a GPU only when they fit in half its free memory
+    (Qwen3-4B: DARE/TIES/EMR states are 2 float32 copies, ~32 GB; see docs/scale-out.md)."""
+    if device.type != "cuda":
+        return True
+    from evals.backends.merge_feed import ParentTensors, TensorMerger, cache_bytes
+    from merging.registry import get_method
 
-    from merging.checkpoint import load_state_dict, open_checkpoint
+    roles = {r: sd[r] for r in ("direct", "think", "base") if r in sd}
+    if not get_method(method).needs_base:
+        roles.pop("base", None)
+    probe = TensorMerger(ParentTensors(roles, device=device), method, params, seed=seed)
+    return cache_bytes(probe) < 0.5 * torch.cuda.mem_get_info(device)[0]
 
+
+def _pair_dirs(pair: PairSpec, need_base: bool) -> dict[str, Path]:
     missing = missing_weights(pair, need_base and pair.base is not None)
     if missing:
         raise FileNotFoundError(f"pair {pair.name}: missing " + "; ".join(missing))
     roles = {"direct": pair.direct, "think": pair.think}
     if pair.base is not None and need_base:
         roles["base"] = pair.base
-    dirs = {role: locate(src) for role, src in roles.items()}
+    return {role: locate(src) for role, src in roles.items()}
+
+
+def pair_fingerprints(pair: PairSpec, need_base: bool = True) -> dict[str, str]:
+    """role -> content fingerprint (sampled, header-level: cheap) of each checkpoint a sweep loads."""
+    from merging.checkpoint import open_checkpoint
+
+    return {role: open_checkpoint(d).fingerprint[:20] for role, d in _pair_dirs(pair, need_base).items()}
+
+
+def load_pair(pair: PairSpec, *, device: str = "cpu", dtype: str | None = None, batch_size: int = 64,
+              backend: str = "transformers", need_base: bool = True, engine: dict | None = None) -> LoadedPair:
+    """The live model (built from the thinking parent), parents, tokenizers and fingerprints.
+    `engine`: extra keyword arguments of vllm.LLM (backend "vllm" only)."""
+    from transformers import AutoTokenizer
+
+    from merging.checkpoint import load_state_dict
+
+    dirs = _pair_dirs(pair, need_base)
     torch_dtype = getattr(torch, dtype) if dtype else None
+    tokenizers = {role: AutoTokenizer.from_pretrained(str(dirs[role])) for role in ("direct", "think")}
+    fingerprints = pair_fingerprints(pair, need_base)
+    if backend == "vllm":
+        from evals.backends.vllm_inplace import load_vllm_pair
+
+        return load_vllm_pair(pair, dirs, dtype=dtype, batch_size=batch_size, fingerprints=fingerprints,
+                              tokenizers=tokenizers, engine=engine)
     if backend != "transformers":
-        raise ValueError(f"in-place sweeps run on the transformers backend; got {backend!r} "
-                         "(evaluate merged checkpoints with `spectrum eval --backend vllm` instead)")
+        raise ValueError(f"backend must be 'transformers' or 'vllm', got {backend!r}")
     from evals.backends.transformers_backend import TransformersBackend
 
-    live = TransformersBackend.from_pretrained(str(dirs["think"]), device=device, dtype=dtype)
-    live.batch_size = batch_size
-    model_device = next(live.model.parameters()).device
-    sd = {role: load_state_dict(d, device=model_device, dtype=torch_dtype) for role, d in dirs.items()}
-    tokenizers = {role: AutoTokenizer.from_pretrained(str(dirs[role])) for role in ("direct", "think")}
-    fingerprints = {role: open_checkpoint(d).fingerprint[:20] for role, d in dirs.items()}
+    if device == "auto":  # every visible GPU; parents stay on the CPU
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(str(dirs["think"]), dtype=torch_dtype or torch.float32,
+                                                     device_map="auto")
+        live = TransformersBackend(model, AutoTokenizer.from_pretrained(str(dirs["think"])), batch_size=batch_size)
+        parents_device = torch.device("cpu")
+    else:
+        live = TransformersBackend.from_pretrained(str(dirs["think"]), device=device, dtype=dtype)
+        live.batch_size = batch_size
+        parents_device = next(live.model.parameters()).device
+    sd = {role: load_state_dict(d, device=parents_device, dtype=torch_dtype) for role, d in dirs.items()}
     return LoadedPair(live, tokenizers, sd, fingerprints)

@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from evals.backends.base import SamplingParams
 from evals.pairs import PairSpec, get_preset
@@ -55,6 +55,8 @@ class SweepConfig:
     batch_size: int = 64
     seed: int = 0  # merge seed (DARE); sampling seed lives in `sampling`
     results: str = "results/sweep.jsonl"
+    engine: Mapping[str, Any] = field(default_factory=dict)  # vllm.LLM kwargs (+ parents: device|host|auto)
+    merge_cache: bool | None = None  # keep prepared merge states between lams; None: when they fit
 
     def __post_init__(self) -> None:
         if not self.pairs or not self.methods or not self.lams or not self.benchmarks:
@@ -101,7 +103,8 @@ class SweepConfig:
     def from_mapping(cls, raw: Mapping, where: str = "sweep config") -> "SweepConfig":
         raw = dict(raw)
         allowed = {"pair", "pairs", "methods", "lams", "benchmarks", "sampling", "samples", "data",
-                   "limit", "prompt_mode", "backend", "device", "dtype", "batch_size", "seed", "results"}
+                   "limit", "prompt_mode", "backend", "device", "dtype", "batch_size", "seed", "results",
+                   "engine", "merge_cache"}
         unknown = sorted(set(raw) - allowed)
         if unknown:
             raise ValueError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
@@ -139,23 +142,6 @@ def merge_fingerprint(parent_fps: Sequence[str], method: str, params: dict, lam:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-class _LazyMerge:
-    """A backend proxy that writes theta(lam) into the model on the first generate call,
-    so a point whose samples are all stored costs no merge."""
-
-    def __init__(self, backend, merger, lam: float, state: dict):
-        self._backend, self._merger, self._lam, self._state = backend, merger, lam, state
-        self.batch_size = backend.batch_size
-        self.name = backend.name
-        self.supports_sample_indices = getattr(backend, "supports_sample_indices", False)
-
-    def generate(self, prompts, params, **kwargs):
-        if self._state.get("applied") is not self:
-            self._merger.apply(self._lam)
-            self._state["applied"] = self
-        return self._backend.generate(prompts, params, **kwargs)
-
-
 def iter_points(config: SweepConfig) -> Iterator[tuple[PairSpec, str | None, float]]:
     """(pair, method label or None for a parent, lam) in evaluation order."""
     for pair in config.pairs:
@@ -185,59 +171,21 @@ def _ensure_parent(path: str) -> str:
 def _run_pair(config: SweepConfig, pair: PairSpec, store, progress: bool) -> list[SampleRecord]:
     from tqdm import tqdm
 
-    from evals.benchmarks.registry import get_benchmark
-    from evals.model_loading import load_pair
-    from evals.runner import evaluate
-    from merging.inplace import InPlaceMerger
+    from evals.sweep_jobs import PairWorker, load_problems, plan_jobs
 
-    loaded = load_pair(pair, device=config.device, dtype=config.dtype, batch_size=config.batch_size,
-                       backend=config.backend)
-    benches = [(get_benchmark(b), b) for b in config.benchmarks]
-    problems = {name: _problems(b, config.data.get(name), config.limit) for b, name in benches}
+    worker = PairWorker(config, pair, problems=load_problems(config))
     records: list[SampleRecord] = []
-    total = 2 + len(config.methods) * len(config.lams)
-    bar = tqdm(total=total, disable=not progress, unit="point", desc=f"sweep {pair.name}")
-
-    def run_point(backend, tokenizer, fp, label, method, lam):
-        for bench, name in benches:
-            records.extend(evaluate(backend, tokenizer, bench, problems[name], config.params_for(name),
-                                    store=store, model=label, model_fingerprint=fp, pair=pair.name,
-                                    method=method, lam=lam, prompt_mode=config.prompt_mode, progress=False))
-        bar.update(1)
-
-    for role, lam in (("direct", 0.0), ("think", 1.0)):
-        proxy = _LazyMerge(loaded.backend, loaded.loader(role), lam, loaded.state)
-        run_point(proxy, loaded.tokenizers[role], loaded.fingerprints[role], f"{pair.name}/{role}", None, lam)
-    parent_fps = [loaded.fingerprints[r] for r in ("direct", "think", "base") if r in loaded.fingerprints]
-    for label in config.methods:
-        name, params = parse_method_label(label)
-        merger = None
-        for lam in config.lams:
-            fp = merge_fingerprint(parent_fps, name, params, lam, config.seed)
-            if merger is None:
-                merger = _Deferred(lambda: InPlaceMerger(
-                    loaded.backend.model, loaded.sd["direct"], loaded.sd["think"],
-                    loaded.sd.get("base") if _needs_base(name) else None,
-                    method=name, params=params, seed=config.seed))
-            proxy = _LazyMerge(loaded.backend, merger, lam, loaded.state)
-            run_point(proxy, loaded.tokenizers[pair.template_from], fp, f"{pair.name}/{label}@{lam:g}",
-                      label, lam)
-        bar.set_postfix(method=label)
+    jobs = [j for j in plan_jobs(config) if j.pair == pair.name]
+    bar = tqdm(total=2 + len(config.methods) * len(config.lams), disable=not progress, unit="point",
+               desc=f"sweep {pair.name}")
+    for i, job in enumerate(jobs):
+        records.extend(worker.run(job, store))
+        if i + 1 == len(jobs) or jobs[i + 1].point != job.point:
+            bar.update(1)
+            bar.set_postfix(method=job.method or job.role)
     bar.close()
-    loaded.close()
+    worker.close()
     return records
-
-
-class _Deferred:
-    """Builds the merger (its lam-independent preparation can be costly) on first use."""
-
-    def __init__(self, build):
-        self._build, self._obj = build, None
-
-    def apply(self, lam: float) -> None:
-        if self._obj is None:
-            self._obj = self._build()
-        self._obj.apply(lam)
 
 
 def _needs_base(method: str) -> bool:
