@@ -3,11 +3,14 @@ the paper's claims and write a report (the command-line twin of the pytest claim
 
     spectrum sweep configs/tiny.yaml                 # tiny fixture pair on CPU, ~2 minutes
     spectrum sweep configs/qwen3-4b.yaml --limit 5   # a smoke run of the real study
+    spectrum sweep configs/qwen3-4b.yaml --ray --ray-address auto   # every GPU of a Ray cluster
 
 CONFIG keys (all optional except a pair): pair | pairs, methods, lams, benchmarks,
 sampling {temperature, top_p, top_k, max_new_tokens, n, seed}, samples {bench: k},
 data {bench: path}, limit, prompt_mode, backend, device, dtype, batch_size, seed, results.
 A rerun resumes: samples already in the results store are not generated again.
+With --ray each (pair, method, lam, benchmark, seed) job runs on a Ray actor holding one GPU
+(one CPU for a CPU config); the driver alone writes the store (evals.ray_sweep).
 """
 from __future__ import annotations
 
@@ -28,7 +31,15 @@ def run(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("results", args.results), ("limit", args.limit), ("device", args.device))
                  if v is not None}
     cfg = replace(cfg, **overrides)
-    records = run_sweep(cfg, progress=not args.quiet)
+    if args.ray:
+        from evals.ray_sweep import run_ray_sweep
+
+        env = {"working_dir": args.ray_working_dir, "excludes": ["results/", "reports/", ".git/"]} \
+            if args.ray_working_dir else None
+        records = run_ray_sweep(cfg, address=args.ray_address, workers=args.workers,
+                                gpus_per_worker=args.gpus_per_worker, progress=not args.quiet, runtime_env=env)
+    else:
+        records = run_sweep(cfg, progress=not args.quiet)
     print(f"{len(records)} samples in {cfg.results}")
     if args.no_report:
         return 0
@@ -62,5 +73,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--device", help="cpu or cuda; overrides the config's")
     p.add_argument("--no-report", action="store_true", help="only fill the results store")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    r = p.add_argument_group("Ray (pip install 'thinking-spectrum[ray]')")
+    r.add_argument("--ray", action="store_true", help="run the jobs on Ray actors, one device each")
+    r.add_argument("--ray-address", help="cluster to join (e.g. auto, ray://head:10001); default: start a local one")
+    r.add_argument("--workers", type=int, help="actors (default: GPUs // --gpus-per-worker, or CPUs for a CPU config)")
+    r.add_argument("--gpus-per-worker", type=float,
+                   help="GPUs per actor (default 1 on CUDA/vLLM, 0 on CPU; >1 for tensor parallel)")
+    r.add_argument("--ray-working-dir", help="ship this source tree to the workers (runtime_env working_dir)")
     add_common_options(p)
     p.set_defaults(func=run)
