@@ -171,11 +171,17 @@ def _ensure_parent(path: str) -> str:
 def _run_pair(config: SweepConfig, pair: PairSpec, store, progress: bool) -> list[SampleRecord]:
     from tqdm import tqdm
 
-    from evals.sweep_jobs import PairWorker, load_problems, plan_jobs
+    from evals.sweep_jobs import PairWorker, SweepPlan, load_problems
 
-    worker = PairWorker(config, pair, problems=load_problems(config))
+    problems = load_problems(config)
+    plan = SweepPlan(config, problems=problems)
+    jobs = [j for j in plan.jobs if j.pair == pair.name]
+    done = store.keys()
+    if not any(plan.missing(j, done) for j in jobs):  # all stored: no model to load
+        by_key = {r.key(): r for r in store.records()}
+        return [by_key[k] for j in jobs for k in plan.keys(j)]
+    worker = PairWorker(config, pair, problems=problems)
     records: list[SampleRecord] = []
-    jobs = [j for j in plan_jobs(config) if j.pair == pair.name]
     bar = tqdm(total=2 + len(config.methods) * len(config.lams), disable=not progress, unit="point",
                desc=f"sweep {pair.name}")
     for i, job in enumerate(jobs):
