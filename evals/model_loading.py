@@ -77,7 +77,7 @@ class LoadedPair:
 
     def merger(self, method: str, params: dict, seed: int, cache: bool | None = None):
         """An object whose `apply(lam)` writes theta(lam) of `method` into the live model.
-        cache None: keep the prepared states unless they would not fit (see `choose_cache`)."""
+        cache None: keep the prepared states when they fit (`choose_cache`)."""
         from merging.inplace import InPlaceMerger
         from merging.registry import get_method
 
@@ -97,18 +97,22 @@ class LoadedPair:
 
 
 def choose_cache(method: str, params: dict, seed: int, sd: dict, device: torch.device) -> bool:
-    """Cache prepared states on CPU always; on a GPU only when they fit in half its free memory
-    (Qwen3-4B: DARE/TIES/EMR states are 2 float32 copies, ~32 GB; see docs/scale-out.md)."""
-    if device.type != "cuda":
-        return True
-    from evals.backends.merge_feed import ParentTensors, TensorMerger, cache_bytes
+    """Keep the prepared merge states when they fit in half the free memory of `device` (GPU) or
+    of the machine (CPU). Qwen3-4B: DARE/TIES/EMR states are two float32 copies, ~32 GB."""
+    import os
+
+    from evals.backends.merge_feed import ParentTensors, cache_bytes
     from merging.registry import get_method
 
     roles = {r: sd[r] for r in ("direct", "think", "base") if r in sd}
     if not get_method(method).needs_base:
         roles.pop("base", None)
-    probe = TensorMerger(ParentTensors(roles, device=device), method, params, seed=seed)
-    return cache_bytes(probe) < 0.5 * torch.cuda.mem_get_info(device)[0]
+    need = cache_bytes(ParentTensors(roles, device=device), method, params, seed)
+    if device.type == "cuda":
+        free = torch.cuda.mem_get_info(device)[0]
+    else:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return need < 0.5 * free
 
 
 def _pair_dirs(pair: PairSpec, need_base: bool) -> dict[str, Path]:

@@ -181,14 +181,22 @@ def state_extra_bytes(state, inputs: Sequence[Tensor | None]) -> int:
     return total
 
 
-def cache_bytes(merger: TensorMerger) -> int:
-    """Estimated bytes of caching every prepared state: the largest float tensor's state,
-    scaled to all float elements (states are per element or per matrix, so this is close)."""
-    if not merger.floats:
+def cache_bytes(parents: ParentTensors, method: str, params: Mapping | None = None, seed: int = 0) -> int:
+    """Estimated bytes of caching every prepared state of `method`: the state of the largest
+    float tensor (its statistics from that tensor alone, which is cheap and only scales
+    values), per element, times all float elements. States are per element or per matrix."""
+    spec = get_method(method)
+    params = spec.validate_params(params)
+    floats = [n for n in parents.names if parents.is_float(n)]
+    if not floats:
         return 0
-    name = max(merger.floats, key=merger.parents.numel)
-    inputs = merger._inputs(name)
-    d, t, b = inputs
-    state = merger.spec.prepare(d, t, b, merger.params, tensor_generator(merger.seed, name), merger.stats)
-    per_elem = state_extra_bytes(state, inputs) / max(1, merger.parents.numel(name))
-    return int(per_elem * sum(merger.parents.numel(n) for n in merger.floats))
+    name = max(floats, key=parents.numel)
+    x = parents.get(name)
+    d, t, b = x["direct"], x["think"], x.get("base") if spec.needs_base else None
+    stats = None
+    if spec.collect is not None:
+        stats = spec.finish(spec.collect(d.reshape(-1), t.reshape(-1), None if b is None else b.reshape(-1),
+                                         params, d.numel()), params)
+    state = spec.prepare(d, t, b, params, tensor_generator(seed, name), stats)
+    per_elem = state_extra_bytes(state, (d, t, b)) / max(1, parents.numel(name))
+    return int(per_elem * sum(parents.numel(n) for n in floats))

@@ -68,12 +68,12 @@ class SpectrumMergeExtension(SpectrumWorkerExtension):
             self._spectrum_merger = None  # one method's prepared states at a time
             if parents.device.type == "cuda":
                 torch.cuda.empty_cache()
-            merger = TensorMerger(parents, point["method"], point.get("params"), seed=point.get("seed", 0))
+            method, params, seed = point["method"], point.get("params"), point.get("seed", 0)
             cache = point.get("cache")
             if cache is None:
                 free = torch.cuda.mem_get_info(parents.device)[0] if parents.device.type == "cuda" else float("inf")
-                cache = cache_bytes(merger) < 0.5 * free
-            merger.cache = bool(cache)
+                cache = cache_bytes(parents, method, params, seed) < 0.5 * free
+            merger = TensorMerger(parents, method, params, seed=seed, cache=bool(cache))
             self._spectrum_merger, self._spectrum_key = merger, key
         merger = self._spectrum_merger
         return merger.tensors(point["lam"], dtype), {"cache": merger.cache, "stats": merger.stats}

@@ -78,12 +78,12 @@ def test_parent_tensors_check_names_and_feed_a_parent(dirs, tmp_path):
 
 
 @pytest.mark.fast
-@pytest.mark.parametrize("method, per_elem", [("linear", 0), ("dare", 8)])
+@pytest.mark.parametrize("method, per_elem", [("linear", 0), ("dare", 8), ("emr", 8)])
 def test_cache_bytes_by_hand(dirs, method, per_elem):
-    """linear's state only references the parents; DARE's holds two float32 task vectors."""
+    """linear's state only references the parents; DARE's and EMR's hold two float32 vectors."""
     parents = ParentTensors(_sources(dirs, method))
-    merger = TensorMerger(parents, method)
-    assert cache_bytes(merger) == per_elem * sum(parents.numel(n) for n in merger.floats)
+    floats = [n for n in parents.names if parents.is_float(n)]
+    assert cache_bytes(parents, method) == per_elem * sum(parents.numel(n) for n in floats)
 
 
 @pytest.mark.fast
