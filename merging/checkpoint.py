@@ -44,7 +44,11 @@ def resolve(source: str | Path) -> Path:
     if isinstance(source, str) and _HUB_ID.fullmatch(text) and not text.startswith("."):
         from huggingface_hub import snapshot_download
 
-        return Path(snapshot_download(repo_id=text, allow_patterns=_HUB_FILES))
+        try:
+            return Path(snapshot_download(repo_id=text, allow_patterns=_HUB_FILES))
+        except Exception as exc:  # offline, unknown repo, gated...: one clear line
+            raise FileNotFoundError(f"{source}: no such local path, and fetching it as a hub id "
+                                    f"failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
     raise FileNotFoundError(f"{source}: no such file or directory (and not a hub id like org/name)")
 
 

@@ -12,24 +12,29 @@ nothing about any operator beyond its registry entry.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
 from merging.checkpoint import Checkpoint, open_checkpoint
+from merging.pipeline import WriteBehind, read_ahead, tune_malloc
 from merging.output import (copy_side_files, discard, make_temp_dir, publish, write_config,
                             write_provenance)
 from merging.registry import MethodSpec, get_method
 from merging.safetensors_io import OutTensor, Reader, ShardWriter, plan_shards
 from merging.steps import f32, tensor_generator
 from merging.validate import (check_configs, check_lams, check_outputs, check_tensors,
-                              count_nonfinite, parse_dtype, parse_size)
+                              count_nonfinite, parse_device, parse_dtype, parse_size)
 
 # Why 2**18: 1 MiB float32 slices are reused by the C allocator without new page faults
 # (larger ones are mmap'ed and faulted in afresh every time, which costs more than the math).
 CHUNK_ELEMS = 1 << 18
+READ_AHEAD_BYTES = 32 << 20  # parents' bytes loaded ahead of the merge (at least one piece)
+WRITE_BEHIND_BYTES = 64 << 20  # merged float32 bytes queued for writing
 
 
 def lam_dir_name(lam: float) -> str:
@@ -47,48 +52,83 @@ def sweep_outs(out: str | Path, lams: Sequence[float]) -> list[Path]:
     return [out] if len(lams) == 1 else [out / lam_dir_name(float(lam)) for lam in lams]
 
 
+@contextmanager
+def _threads(n: int | None):
+    """Run slice-by-slice work on n intra-op threads. Why: a 1 MiB slice gains nothing from
+    more, and OpenMP workers spinning on a busy machine made such merges 20x slower."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _pieces(numel: int, sliced: bool) -> list[tuple[int, int | None]]:
     if not sliced or numel <= CHUNK_ELEMS:
         return [(0, None)]
     return [(a, min(a + CHUNK_ELEMS, numel)) for a in range(0, numel, CHUNK_ELEMS)]
 
 
+Piece = tuple[str, int, "int | None"]  # (tensor name, first element, stop element or None = whole)
+
+
 class _Stream:
     """One merge job's reading side: parents, reader, device and the non-finite policy."""
 
     def __init__(self, spec: MethodSpec, params: dict, parents: dict[str, Checkpoint],
-                 reader: Reader, device: torch.device, allow_nonfinite: bool):
+                 reader: Reader, device: torch.device, allow_nonfinite: bool, progress: bool):
         self.spec, self.params, self.parents = spec, params, parents
         self.reader, self.device, self.allow_nonfinite = reader, device, allow_nonfinite
+        self.progress = progress
+        self.think = parents["think"].tensors
         self.nonfinite: dict[str, int] = {}
 
-    def read(self, name: str, first: int, stop: int | None, check: bool) -> dict[str, torch.Tensor]:
+    def plan(self, order: list[str], sliced: bool, floats_only: bool) -> list[Piece]:
+        """Float tensors sliced when `sliced`; non-float ones (copied raw) always sliced."""
+        return [(name, a, b) for name in order
+                if not (floats_only and not self.think[name].dtype.is_floating_point)
+                for a, b in _pieces(self.think[name].numel, sliced or not self.think[name].dtype.is_floating_point)]
+
+    def size(self, piece: Piece) -> int:
+        name, first, stop = piece
+        info = self.think[name]
+        return ((info.numel if stop is None else stop) - first) * info.dtype.itemsize * len(self.parents)
+
+    def load(self, piece: Piece, check: bool) -> dict[str, torch.Tensor]:
+        """The piece of every parent, in float32 on the device (a non-float one raw, thinking's only)."""
+        name, first, stop = piece
+        if not self.think[name].dtype.is_floating_point:  # equal in every parent (checked)
+            return {"think": self.reader.read(self.think[name], first, stop)}
         out = {}
         for role, ckpt in self.parents.items():
             info = ckpt.tensors[name]
-            x = self.reader.read(info, first, stop)
-            if check:
-                bad = count_nonfinite(x)
-                if bad and not self.allow_nonfinite:
-                    raise ValueError(f"{info.file}: tensor {name!r} of the {role} parent holds {bad} "
-                                     "NaN/Inf values; pass allow_nonfinite=True (--allow-nonfinite) "
-                                     "to merge it anyway")
-                if bad:
-                    self.nonfinite[f"{role}:{name}"] = self.nonfinite.get(f"{role}:{name}", 0) + bad
-            out[role] = f32(x.to(self.device))
+            x = f32(self.reader.read(info, first, stop).to(self.device))
+            bad = count_nonfinite(x) if check else 0
+            if bad and not self.allow_nonfinite:
+                raise ValueError(f"{info.file}: tensor {name!r} of the {role} parent holds {bad} "
+                                 "NaN/Inf values; pass allow_nonfinite=True (--allow-nonfinite) "
+                                 "to merge it anyway")
+            if bad:
+                self.nonfinite[f"{role}:{name}"] = self.nonfinite.get(f"{role}:{name}", 0) + bad
+            out[role] = x
         return out
 
-    def stats(self, order: list[str], progress: bool) -> dict:
+    def stream(self, pieces: list[Piece], check: bool, desc: str):
+        """(piece, loaded parents) in order, read ahead on a worker thread, with a progress bar."""
+        total = sum(self.size(p) for p in pieces) // len(self.parents)
+        with tqdm(total=total, desc=desc, unit="B", unit_scale=True, disable=not self.progress) as bar:
+            for piece, x in read_ahead(pieces, lambda p: self.load(p, check), self.size, READ_AHEAD_BYTES):
+                yield piece, x
+                bar.update(self.size(piece) // len(self.parents))
+
+    def stats(self, order: list[str]) -> dict:
         sums: dict[str, float] = {}
-        for name in tqdm(order, desc=f"{self.spec.name} statistics", unit="tensor", disable=not progress):
-            info = self.parents["think"].tensors[name]
-            if not info.dtype.is_floating_point:
-                continue
-            for first, stop in _pieces(info.numel, sliced=True):
-                x = self.read(name, first, stop, check=True)
-                part = self.spec.collect(x["direct"], x["think"], x.get("base"), self.params, info.numel)
-                for key, value in part.items():
-                    sums[key] = sums.get(key, 0.0) + value
+        for (name, _, _), x in self.stream(self.plan(order, True, True), True, f"{self.spec.name} statistics"):
+            part = self.spec.collect(x["direct"], x["think"], x.get("base"), self.params, self.think[name].numel)
+            for key, value in part.items():
+                sums[key] = sums.get(key, 0.0) + value
         return self.spec.finish(sums, self.params)
 
 
@@ -126,7 +166,7 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
         raise ValueError(f"method {method!r} needs a base model: pass base= (--base)")
     if not spec.needs_base and base is not None:
         raise ValueError(f"method {method!r} does not use a base model: drop base= (--base)")
-    out_dtype, max_bytes, device = parse_dtype(dtype), parse_size(max_shard_size), torch.device(device)
+    out_dtype, max_bytes, device = parse_dtype(dtype), parse_size(max_shard_size), parse_device(device)
     sources = {"direct": direct, "think": think, **({"base": base} if base is not None else {})}
     if copy_from not in sources:
         raise ValueError(f"copy_from={copy_from!r}: choose one of {list(sources)}")
@@ -138,18 +178,21 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
     order = list(parents["think"].tensors)
     plan = plan_shards([OutTensor(n, dtypes[n], parents["think"].tensors[n].shape) for n in order], max_bytes)
 
+    tune_malloc()
     with Reader() as reader:
         _check_nonfloat(parents, reader)
-        stream = _Stream(spec, params, parents, reader, device, allow_nonfinite)
-        stats = stream.stats(order, progress) if spec.collect is not None else None
+        stream = _Stream(spec, params, parents, reader, device, allow_nonfinite, progress)
+        with _threads(1):
+            stats = stream.stats(order) if spec.collect is not None else None
         made_dirs = [p for o in outs for p in reversed(o.parents) if not p.exists()]
         temps: list[Path] = []
         writers: list[ShardWriter] = []
         try:
             temps = [make_temp_dir(o) for o in outs]
             writers = [ShardWriter(t, plan) for t in temps]
-            diag = _write_pass(stream, order, dtypes, lams, writers, stats, seed, progress,
-                               check=spec.collect is None)
+            with _threads(1 if spec.elementwise else None):
+                diag = _write_pass(stream, order, dtypes, lams, writers, stats, seed,
+                                   check=spec.collect is None)
             for writer in writers:
                 writer.close()
             floats = {d for d in dtypes.values() if d.is_floating_point}
@@ -174,27 +217,32 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
 
 
 def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype], lams: list[float],
-                writers: list[ShardWriter], stats: dict | None, seed: int, progress: bool,
-                check: bool) -> dict[str, float]:
-    spec, params, think = stream.spec, stream.params, stream.parents["think"]
+                writers: list[ShardWriter], stats: dict | None, seed: int, check: bool) -> dict[str, float]:
+    spec, params = stream.spec, stream.params
     diag: dict[str, float] = {}
-    for name in tqdm(order, desc=f"merge {spec.name} x{len(lams)}", unit="tensor", disable=not progress):
-        info = think.tensors[name]
-        if not info.dtype.is_floating_point:  # equal in every parent (checked): copied as is
-            for first, stop in _pieces(info.numel, sliced=True):
-                raw = stream.reader.read(info, first, stop)
-                for writer in writers:
-                    writer.write(name, raw)
-            continue
-        gen = tensor_generator(seed, name)
-        for first, stop in _pieces(info.numel, sliced=spec.elementwise):
-            x = stream.read(name, first, stop, check=check)
+    # output k's merge-and-write runs on lane k: the K outputs of a sweep proceed in parallel
+    behind = WriteBehind(WRITE_BEHIND_BYTES, lanes=min(len(lams), os.cpu_count() or 1))
+    gen = None
+    try:
+        pieces = stream.plan(order, spec.elementwise, floats_only=False)
+        for (name, first, _), x in stream.stream(pieces, check, f"merge {spec.name} x{len(lams)}"):
+            if "direct" not in x:  # a non-float tensor: the same bytes to every output
+                for k, writer in enumerate(writers):
+                    behind.submit(lambda w=writer, n=name, raw=x["think"]: w.write(n, raw),
+                                  x["think"].numel() * x["think"].element_size(), lane=k)
+                continue
+            if first == 0:
+                gen = tensor_generator(seed, name)
             state = spec.prepare(x["direct"], x["think"], x.get("base"), params, gen, stats)
             if spec.diagnose is not None:
                 for key, value in spec.diagnose(state).items():
                     diag[key] = diag.get(key, 0.0) + value
-            for lam, writer in zip(lams, writers):
-                writer.write(name, spec.at(state, lam).to(dtypes[name]))
+            for k, (lam, writer) in enumerate(zip(lams, writers)):
+                behind.submit(lambda w=writer, n=name, s=state, lam=lam: w.write(n, spec.at(s, lam).to(dtypes[n])),
+                              4 * (x["think"].numel()), lane=k)
+        behind.drain()
+    finally:
+        behind.close()
     return spec.summarize(diag) if spec.summarize is not None and diag else diag
 
 

@@ -42,9 +42,10 @@ def check_lams(lams: Sequence[float], allow_extrapolation: bool) -> list[float]:
 
 
 def count_nonfinite(x: torch.Tensor) -> int:
-    """Number of NaN/Inf entries of a float tensor. Fast path: a float64 sum of finite
-    float16/bfloat16/float32 values cannot overflow, so it is finite exactly when every entry is."""
-    if bool(torch.isfinite(x.sum(dtype=torch.float64))):
+    """Number of NaN/Inf entries of a float tensor. Fast path: any NaN/Inf entry makes the
+    sum NaN/Inf, so a finite sum proves every entry finite (an overflowing sum of finite
+    entries only sends us to the exact count)."""
+    if bool(torch.isfinite(x.sum())):
         return 0
     return int((~torch.isfinite(x)).sum())
 
@@ -60,6 +61,16 @@ def parse_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
     if name not in DTYPE_NAMES:
         raise ValueError(f"unknown dtype {dtype!r}; use one of {sorted(DTYPE_NAMES)} or auto")
     return DTYPE_NAMES[name]
+
+
+def parse_device(device: str | torch.device) -> torch.device:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; use cpu or cuda") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: CUDA is not available here; use --device cpu")
+    return dev
 
 
 def parse_size(size: str | int) -> int:

@@ -167,6 +167,51 @@ def test_missing_parent_and_empty_dir(toys, tmp_path):
     ({"max_shard_size": "lots"}, "not a size"),
     ({"copy_from": "base"}, r"copy_from='base': choose one of \['direct', 'think'\]"),
     ({"outs": []}, "1 lam values but 0 output directories"),
+    ({"device": "nonsense"}, "unknown device 'nonsense'"),
+    *([({"device": "cuda"}, "CUDA is not available")] if not torch.cuda.is_available() else []),
 ])
 def test_bad_options(toys, tmp_path, kwargs, match):
     refused(match, "linear", toys["direct"], toys["think"], root=tmp_path, **kwargs)
+
+
+class _Toy(torch.nn.Module):
+    """A target whose state dict has the toy checkpoints' names."""
+
+    def __init__(self, shape=(6, 4)):
+        super().__init__()
+        self.a = torch.nn.Module()
+        self.a.weight = torch.nn.Parameter(torch.zeros(shape))
+        self.b = torch.nn.Module()
+        self.b.bias = torch.nn.Parameter(torch.zeros(5))
+        self.c = torch.nn.Module()
+        self.c.conv = torch.nn.Parameter(torch.zeros(3, 2, 2))
+        self.d = torch.nn.Module()
+        self.d.register_buffer("ids", torch.zeros(7, dtype=torch.int64))
+
+
+def test_inplace_merges_a_plain_module_and_refuses_bad_input():
+    from merging.inplace import InPlaceMerger
+
+    d, t, b = toy_tensors(1), toy_tensors(2), toy_tensors(3)
+    target = _Toy()
+    merger = InPlaceMerger(target, d, t, method="linear")
+    merger.apply(0.25)
+    assert torch.equal(target.a.weight, d["a.weight"] * 0.75 + t["a.weight"] * 0.25)
+    assert torch.equal(target.d.ids, t["d.ids"])
+    with pytest.raises(ValueError, match=r"lam 1.5 is outside \[0, 1\]"):
+        merger.apply(1.5)
+    with pytest.raises(ValueError, match=r"tensor 'a.weight': direct parent shape \[6, 4\], target \[4, 6\]"):
+        InPlaceMerger(_Toy((4, 6)), d, t, method="linear")
+    with pytest.raises(ValueError, match="does not use a base model"):
+        InPlaceMerger(target, d, t, b, method="lore")
+    with pytest.raises(ValueError, match="needs a base model"):
+        InPlaceMerger(target, d, t, method="emr")
+    with pytest.raises(ValueError, match="the think parent lacks tensor 'b.bias'"):
+        InPlaceMerger(target, d, {k: v for k, v in t.items() if k != "b.bias"}, method="linear")
+    bad = dict(t, **{"c.conv": t["c.conv"].clone().fill_(float("nan"))})
+    with pytest.raises(ValueError, match="tensor 'c.conv' of the think parent holds 12 NaN/Inf"):
+        InPlaceMerger(target, d, bad, method="linear")
+    before = target.a.weight.clone()
+    with pytest.raises(ValueError, match="unknown merge method"):
+        InPlaceMerger(target, d, t, method="soup")
+    assert torch.equal(target.a.weight, before)

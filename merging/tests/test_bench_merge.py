@@ -1,0 +1,169 @@
+"""Benchmark: the streaming engine on two Qwen3-0.6B-shaped bf16 checkpoints (random init,
+hidden 1024, 28 layers, vocab 151936, tied embeddings; ~1.2 GB each, cached in .cache/).
+
+Reports, measured in one run: the I/O floor (safetensors reads both parents and writes one
+model), our linear merge, our 11-point linear sweep, and peak resident memory (VmHWM of a
+fresh subprocess per figure: ru_maxrss would inherit the parent's size at fork). Inputs
+are read hot from the page cache. Outputs go to OUT_ROOT: /dev/shm when it has room for
+the sweep's 11 models (so the figures measure the engine, not the disk: eleven 1.2 GB
+outputs exceed the kernel's dirty-page limit and a sweep to disk runs at disk speed),
+else .cache/; BENCH_OUT=dir chooses. Targets: merge <= 1.3x floor, sweep <= 3x merge,
+RSS < 1 GB. Figures are printed, never asserted.
+
+    pytest -m bench merging/tests/test_bench_merge.py -s           # or, without pytest:
+    python -m merging.tests.test_bench_merge
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".cache" / "bench_qwen3_0.6b"
+SWEEP = [round(0.1 * i, 1) for i in range(11)]
+MODEL_BYTES = 1_192_135_096
+
+
+def out_root() -> Path:
+    if os.environ.get("BENCH_OUT"):
+        return Path(os.environ["BENCH_OUT"])
+    shm = Path("/dev/shm")
+    if shm.is_dir() and shutil.disk_usage(shm).free > 13 * MODEL_BYTES:
+        return shm / "spectrum_bench"
+    return CACHE / "out"
+
+
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def qwen3_06b_config():
+    from transformers import Qwen3Config
+
+    return Qwen3Config(vocab_size=151936, hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
+                       num_attention_heads=16, num_key_value_heads=8, head_dim=128,
+                       max_position_embeddings=40960, tie_word_embeddings=True, dtype="bfloat16")
+
+
+def build_parents() -> dict[str, Path]:
+    """Random bf16 parents with the real tensor names and shapes (built once, cached)."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import Qwen3ForCausalLM
+
+    dirs = {role: CACHE / role for role in ("direct", "think")}
+    if all((d / "model.safetensors").is_file() for d in dirs.values()):
+        return dirs
+    cfg = qwen3_06b_config()
+    with torch.device("meta"):
+        shapes = {n: tuple(p.shape) for n, p in Qwen3ForCausalLM(cfg).state_dict().items()
+                  if n != "lm_head.weight"}  # tied: saved without lm_head, as HF does
+    for i, (role, d) in enumerate(dirs.items()):
+        gen = torch.Generator().manual_seed(i)
+        tensors = {n: (0.02 * torch.randn(s, generator=gen)).bfloat16() for n, s in shapes.items()}
+        tmp = d.with_name(d.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        cfg.save_pretrained(tmp)
+        shutil.rmtree(d, ignore_errors=True)
+        tmp.rename(d)
+        del tensors
+    return dirs
+
+
+def _measure(job: str, out: Path) -> dict:
+    """Run one job in a fresh interpreter; returns its seconds and peak RSS."""
+    shutil.rmtree(out, ignore_errors=True)
+    res = subprocess.run([sys.executable, "-m", "merging.tests.test_bench_merge", "--job", job, str(out)],
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    shutil.rmtree(out, ignore_errors=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _job(job: str, out: Path) -> None:
+    import resource
+
+    import torch
+
+    from merging.engine import merge, sweep_outs
+
+    dirs = {role: CACHE / role for role in ("direct", "think")}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    base_rss, cpu0 = _peak_rss_mb(), usage.ru_utime + usage.ru_stime
+    start = time.perf_counter()
+    if job == "floor":
+        from safetensors.torch import load_file, save_file
+
+        direct = load_file(str(dirs["direct"] / "model.safetensors"))
+        think = load_file(str(dirs["think"] / "model.safetensors"))
+        for t in think.values():  # load_file maps lazily: touch one byte per 4 KiB page to read it
+            t.reshape(-1).view(torch.uint8)[::4096].max()
+        out.mkdir(parents=True)
+        save_file(direct, str(out / "model.safetensors"), metadata={"format": "pt"})
+        del direct, think
+    elif job == "merge":
+        merge("linear", dirs["direct"], dirs["think"], lams=[0.5], outs=[out], progress=False)
+    elif job == "sweep":
+        merge("linear", dirs["direct"], dirs["think"], lams=SWEEP, outs=sweep_outs(out, SWEEP), progress=False)
+    seconds = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime - cpu0,
+                      "peak_rss_mb": _peak_rss_mb(), "import_rss_mb": base_rss}))
+
+
+def report() -> dict:
+    dirs = build_parents()
+    for d in dirs.values():  # warm the page cache: every figure below reads hot files
+        with open(d / "model.safetensors", "rb") as fh:
+            while fh.read(1 << 26):
+                pass
+    out = out_root()
+    floor = min((_measure("floor", out) for _ in range(2)), key=lambda r: r["seconds"])
+    one = min((_measure("merge", out) for _ in range(2)), key=lambda r: r["seconds"])
+    sweep = _measure("sweep", out)
+    figures = {
+        "io_floor_s": floor["seconds"], "merge_s": one["seconds"], "sweep11_s": sweep["seconds"],
+        "merge_over_floor": one["seconds"] / floor["seconds"], "sweep_over_merge": sweep["seconds"] / one["seconds"],
+        "merge_peak_rss_mb": one["peak_rss_mb"], "sweep_peak_rss_mb": sweep["peak_rss_mb"],
+        "import_rss_mb": one["import_rss_mb"], "floor_peak_rss_mb": floor["peak_rss_mb"],
+        "merge_cpu_s": one["cpu_s"], "floor_cpu_s": floor["cpu_s"], "sweep_cpu_s": sweep["cpu_s"],
+        "input_gb": sum((d / "model.safetensors").stat().st_size for d in dirs.values()) / 1e9,
+        "cpu_threads": os.cpu_count(), "out_root": str(out), "load_avg_1min": os.getloadavg()[0],
+    }
+    print(f"\nlinear merge of two Qwen3-0.6B-shaped bf16 checkpoints (inputs hot in the page cache, "
+          f"outputs to {out}; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
+    print(f"  I/O floor (safetensors: read 2, write 1): {figures['io_floor_s']:.2f} s "
+          f"(cpu {figures['floor_cpu_s']:.2f} s; merge cpu {figures['merge_cpu_s']:.2f} s, "
+          f"sweep cpu {figures['sweep_cpu_s']:.2f} s)")
+    print(f"  one merge:      {figures['merge_s']:.2f} s = {figures['merge_over_floor']:.2f}x floor (target <= 1.3x)")
+    print(f"  11-point sweep: {figures['sweep11_s']:.2f} s = {figures['sweep_over_merge']:.2f}x one merge (target <= 3x)")
+    print(f"  peak RSS: merge {figures['merge_peak_rss_mb']:.0f} MB, sweep {figures['sweep_peak_rss_mb']:.0f} MB "
+          f"(after imports {figures['import_rss_mb']:.0f} MB; target < 1024 MB); "
+          f"floor {figures['floor_peak_rss_mb']:.0f} MB")
+    return figures
+
+
+@pytest.mark.bench
+def test_bench_linear_merge_and_sweep(benchmark):
+    figures = benchmark.pedantic(report, rounds=1, iterations=1)
+    benchmark.extra_info.update(figures)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--job":
+        _job(sys.argv[2], Path(sys.argv[3]))
+    else:
+        report()
