@@ -14,6 +14,8 @@ merger, so prepare runs once per (actor, method) and each lam is one in-place `a
 is the single-process sweep's `evaluate` call itself, so under greedy decoding the records
 are identical (same fingerprints, same texts). Ray is an optional extra: `pip install '.[ray]'`.
 
+Actor methods run in the actor process's main thread, so math-verify's signal-based
+timeouts work there as in the single-process sweep.
 On a real cluster every node needs this package and the weights at the same paths (a shared
 filesystem or the hub cache); `--ray-working-dir` ships a source tree instead of installing.
 """

@@ -75,7 +75,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     r = p.add_argument_group("Ray (pip install 'thinking-spectrum[ray]')")
     r.add_argument("--ray", action="store_true", help="run the jobs on Ray actors, one device each")
-    r.add_argument("--ray-address", help="cluster to join (e.g. auto, ray://head:10001); default: start a local one")
+    r.add_argument("--ray-address", help="cluster to join (e.g. auto, ray://head:10001); default: $RAY_ADDRESS, "
+                        "a cluster started here by `ray start`, else a new local one")
     r.add_argument("--workers", type=int, help="actors (default: GPUs // --gpus-per-worker, or CPUs for a CPU config)")
     r.add_argument("--gpus-per-worker", type=float,
                    help="GPUs per actor (default 1 on CUDA/vLLM, 0 on CPU; >1 for tensor parallel)")
