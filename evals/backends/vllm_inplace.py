@@ -108,7 +108,7 @@ class VLLMLoadedPair(LoadedPair):
 
 
 def _total_gpu_bytes() -> int:
-    try:  # NVML, without initialising CUDA in the driver (vLLM forks its workers)
+    try:  # vLLM's own query (if it initialises CUDA here, vLLM starts its workers with spawn)
         from vllm.platforms import current_platform
 
         return int(current_platform.get_device_total_memory(0))

@@ -35,12 +35,20 @@ def _tensor_parallel_size() -> int:
 
 
 class SpectrumMergeExtension(SpectrumWorkerExtension):
+    def _spectrum_model(self):
+        """The live model: `model_runner.model` (vLLM's RLHF examples), or the worker's
+        `get_model()` where a wrapper (CUDA graphs, compilation) hides `load_weights`."""
+        model = self.model_runner.model
+        if not hasattr(model, "load_weights") and hasattr(self, "get_model"):
+            model = self.get_model()
+        return model
+
     def spectrum_open_parents(self, sources: dict, resident: str = "auto") -> dict:
         import torch
 
         from evals.backends.merge_feed import ParentTensors
 
-        model = self.model_runner.model
+        model = self._spectrum_model()
         device = next(model.parameters()).device
         if resident == "auto":
             from merging.checkpoint import open_checkpoint
@@ -60,7 +68,7 @@ class SpectrumMergeExtension(SpectrumWorkerExtension):
         from evals.backends.merge_feed import TensorMerger, cache_bytes, parent_tensors
 
         parents = self._spectrum_parents
-        dtype = next(self.model_runner.model.parameters()).dtype
+        dtype = next(self._spectrum_model().parameters()).dtype
         if "role" in point:
             return parent_tensors(parents, point["role"], dtype), {}
         key = (point["method"], repr(sorted(point.get("params", {}).items())), point.get("seed", 0))
@@ -85,7 +93,7 @@ class SpectrumMergeExtension(SpectrumWorkerExtension):
         from evals.backends.vllm_names import expected_sums, probe_plan
 
         t0 = time.perf_counter()
-        model = self.model_runner.model
+        model = self._spectrum_model()
         feed, info = self._spectrum_feed(point)
         plan = probe_plan(self._spectrum_parents.names, tensor_parallel=_tensor_parallel_size())
         watched = {n for parts in plan.values() for n in parts}

@@ -252,3 +252,33 @@ def test_vllm_inplace_sweep_swaps_and_probes(tmp_path):
     assert loaded.engine_info[0]["resident"] == "device"
     assert outs["linear@0.0"] == outs["direct"]  # lam=0 is the direct parent exactly
     assert loaded.backend.last_swap[0]["sent"] > 0
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (torch.cuda.is_available() is False)")
+@pytest.mark.parametrize("method, params", [("linear", {}), ("dare", {"p": 0.5}), ("ties", {"density": 0.5})])
+def test_cuda_merge_equals_cpu_bit_for_bit(dirs, method, params):
+    """Elementwise operators use only exactly rounded operations and CPU-drawn DARE masks, so a
+    merge computed on the GPU is the CPU's bit for bit (EMR's model-wide sums may differ in ulps)."""
+    cpu = TensorMerger(ParentTensors(_sources(dirs, method)), method, params, seed=1)
+    gpu = TensorMerger(ParentTensors(_sources(dirs, method), device="cuda"), method, params, seed=1, cache=True)
+    for lam in (0.25, 0.7):
+        want = dict(cpu.tensors(lam, torch.bfloat16))
+        for name, t in gpu.tensors(lam, torch.bfloat16):
+            assert t.device.type == "cuda" and torch.equal(t.cpu(), want[name]), (method, lam, name)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (torch.cuda.is_available() is False)")
+def test_cuda_sweep_fills_the_planned_keys(tmp_path):
+    """The transformers in-place sweep on CUDA: parents and states on the GPU, every planned sample
+    stored under the same (device-independent) keys as a CPU run would use."""
+    from evals.sweep import run_sweep
+    from evals.sweep_jobs import SweepPlan
+    from evals.tests.test_sweep_jobs import small_config, tiny_pair
+
+    cfg = small_config(tiny_pair(tmp_path / "pair"), tmp_path / "cuda.jsonl", device="cuda", dtype="bfloat16")
+    records = run_sweep(cfg, progress=False)
+    plan = SweepPlan(cfg)
+    assert [r.key() for r in records] == [k for job in plan.jobs for k in plan.keys(job)]
+    assert all(r.generated_tokens > 0 for r in records)
