@@ -43,12 +43,13 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def timed(fn, device: str) -> float:
+def timed(fn, device: str) -> tuple[float, object]:
+    """(seconds, result) of fn(), with the device's queue drained on both sides."""
     sync(device)
     t0 = time.perf_counter()
-    fn()
+    out = fn()
     sync(device)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, out
 
 
 def word_tokenizer(vocab_size: int):
@@ -102,22 +103,18 @@ def bench_swaps(args, dirs, dtype) -> list[dict]:
         if cache is None:
             cache = choose_cache(method, {}, 0, {k: v for k, v in sd.items() if k != "base" or base is not None},
                                  torch.device(args.device))
-        holder = {}
-        prep = timed(lambda: holder.update(m=InPlaceMerger(live, sd["direct"], sd["think"], base, method=method,
-                                                           cache=cache)), args.device)
-        merger = holder["m"]
+        prep, merger = timed(lambda: InPlaceMerger(live, sd["direct"], sd["think"], base, method=method,
+                                                   cache=cache), args.device)
         merger.apply(0.5)  # warm-up (allocator, kernels)
         lams = [0.1 + 0.8 * i / max(1, args.repeats - 1) for i in range(args.repeats)]
-        swap = statistics.median(timed(lambda lam=lam: merger.apply(lam), args.device) for lam in lams)
-        del merger, holder
+        swap = statistics.median(timed(lambda lam=lam: merger.apply(lam), args.device)[0] for lam in lams)
+        merger = None  # free its states before the disk round trip
         out = Path(args.workdir) / f"merged-{method}"
-        write = timed(lambda: merge(method, dirs["direct"], dirs["think"], dirs["base"] if base is not None else None,
-                                    lams=[0.5], outs=[out], device=args.device, force=True, progress=False),
-                      args.device)
-        loaded = {}
-        load = timed(lambda: loaded.update(m=AutoModelForCausalLM.from_pretrained(out, dtype=dtype).to(args.device)),
-                     args.device)
-        del loaded
+        write, _ = timed(lambda: merge(method, dirs["direct"], dirs["think"], dirs["base"] if base is not None else None,
+                                       lams=[0.5], outs=[out], device=args.device, force=True, progress=False),
+                         args.device)
+        load, fresh = timed(lambda: AutoModelForCausalLM.from_pretrained(out, dtype=dtype).to(args.device), args.device)
+        del fresh
         if args.device.startswith("cuda"):
             torch.cuda.empty_cache()
         rows.append(dict(method=method, cache=cache, prepare_s=prep, swap_s=swap, write_s=write, load_s=load,
@@ -133,15 +130,15 @@ def bench_generation(args, live, shape) -> list[dict]:
     tok = word_tokenizer(vocab)
     gen = torch.Generator().manual_seed(0)
     prompts = [" ".join(f"t{int(i)}" for i in torch.randint(0, vocab - 1, (args.prompt_len,), generator=gen))
-               for _ in range(max(args.batches))]
+               for _ in range(max(max(args.batches), 8))]
     params = SamplingParams(max_new_tokens=args.new_tokens)  # greedy
     rows = []
     for bs in args.batches:
         backend = TransformersBackend(live, tok, batch_size=bs)
         backend.generate(prompts[:bs], SamplingParams(max_new_tokens=4))  # warm-up
-        holder = {}
-        secs = timed(lambda: holder.update(out=backend.generate(prompts[:bs], params)), args.device)
-        tokens = sum(c.num_tokens for row in holder["out"] for c in row)
+        n = max(bs, 8)  # small batches: several calls, for a steadier figure
+        secs, out = timed(lambda: backend.generate(prompts[:n], params), args.device)
+        tokens = sum(c.num_tokens for row in out for c in row)
         rows.append(dict(batch=bs, tokens=tokens, seconds=secs, tokens_per_s=tokens / secs))
     return rows
 
@@ -158,8 +155,8 @@ def bench_vllm(args, dirs, dtype) -> list[dict]:
     for method in args.methods:
         lams = [0.1 + 0.8 * i / max(1, args.repeats - 1) for i in range(args.repeats)]
         point = {"method": method, "params": {}, "seed": 0, "cache": None}
-        first = timed(lambda: be.apply_point({**point, "lam": 0.5}, method), "cuda")  # includes prepare
-        swap = statistics.median(timed(lambda lam=lam: be.apply_point({**point, "lam": lam}, method), "cuda")
+        first, _ = timed(lambda: be.apply_point({**point, "lam": 0.5}, method), "cuda")  # includes prepare
+        swap = statistics.median(timed(lambda lam=lam: be.apply_point({**point, "lam": lam}, method), "cuda")[0]
                                  for lam in lams)
         rows.append(dict(method=method, first_s=first, swap_s=swap, cache=be.last_swap[0].get("cache"),
                          resident=info[0]["resident"]))
