@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -115,6 +116,7 @@ def bench_swaps(args, dirs, dtype) -> list[dict]:
                          args.device)
         load, fresh = timed(lambda: AutoModelForCausalLM.from_pretrained(out, dtype=dtype).to(args.device), args.device)
         del fresh
+        shutil.rmtree(out)  # 8 GB per method at the 4B shape
         if args.device.startswith("cuda"):
             torch.cuda.empty_cache()
         rows.append(dict(method=method, cache=cache, prepare_s=prep, swap_s=swap, write_s=write, load_s=load,
