@@ -44,11 +44,11 @@ def tune_malloc() -> None:
 
 
 def read_ahead(tasks: Iterable[T], load: Callable[[T], R], size: Callable[[T], int],
-               budget: int) -> Iterator[tuple[T, R]]:
-    """Yield (task, load(task)) in order, loading the next tasks on a worker thread while
+               budget: int, workers: int = 1) -> Iterator[tuple[T, R]]:
+    """Yield (task, load(task)) in order, loading the next tasks on `workers` threads while
     the caller works on the current one (more while they fit in `budget` bytes)."""
     todo = iter(tasks)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="merge-read") as pool:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="merge-read") as pool:
         pending: deque[tuple[T, Future, int]] = deque()
         in_flight = 0
 

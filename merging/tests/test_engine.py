@@ -61,10 +61,12 @@ def test_output_loads_generates_and_carries_its_side_files(family, tmp_path):
 
 
 @pytest.mark.parametrize("method", ["dare", "linear"])
-def test_identical_across_shard_sizes(family, tmp_path, method):
+def test_identical_across_shard_sizes_and_reader_threads(family, tmp_path, method, monkeypatch):
     d, t, b = parents(family, method)
     outs = []
-    for size in ("3KB", "1GB"):
+    for size, slicing, readers in (("3KB", 1 << 18, 1), ("1GB", 64, 3)):
+        monkeypatch.setattr(merging.engine, "CHUNK_ELEMS", slicing)
+        monkeypatch.setattr(merging.engine, "READ_WORKERS", readers)
         outs += merge(method, d, t, b, lams=[0.4], outs=[tmp_path / size], seed=3, progress=False,
                       max_shard_size=size)
     assert (tmp_path / "1GB" / "model.safetensors").is_file()
