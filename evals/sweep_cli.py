@@ -7,7 +7,8 @@ the paper's claims and write a report (the command-line twin of the pytest claim
 
 CONFIG keys (all optional except a pair): pair | pairs, methods, lams, benchmarks,
 sampling {temperature, top_p, top_k, max_new_tokens, n, seed}, samples {bench: k},
-data {bench: path}, limit, prompt_mode, backend, device, dtype, batch_size, seed, results.
+data {bench: path}, limit, prompt_mode, backend, device, dtype, batch_size, seed, results,
+engine {vllm.LLM kwargs; parents: device|host|auto}, merge_cache (true|false|null = when it fits).
 A rerun resumes: samples already in the results store are not generated again.
 With --ray each (pair, method, lam, benchmark, seed) job runs on a Ray actor holding one GPU
 (one CPU for a CPU config); the driver alone writes the store (evals.ray_sweep).
