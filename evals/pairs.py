@@ -85,7 +85,7 @@ def _qwen(name: str, size: str, base: str) -> PairPreset:
     return PairPreset(
         pair=PairSpec(name, f"Qwen/Qwen3-{size}-Instruct-2507", f"Qwen/Qwen3-{size}-Thinking-2507", base),
         benchmarks=("aime24", "aime25", "hmmt25", "gpqa_diamond"),
-        sampling=_PAPER_SAMPLING, device="cuda", dtype="bfloat16", batch_size=64, marker="gpu",
+        sampling=_PAPER_SAMPLING, device="cuda", dtype="bfloat16", batch_size=8, marker="gpu",
         samples_by_benchmark=dict(_PAPER_SAMPLES),
     )
 

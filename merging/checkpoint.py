@@ -47,8 +47,9 @@ def resolve(source: str | Path) -> Path:
         try:
             return Path(snapshot_download(repo_id=text, allow_patterns=_HUB_FILES))
         except Exception as exc:  # offline, unknown repo, gated...: one clear line
+            first_line = (str(exc).splitlines() or [""])[0]
             raise FileNotFoundError(f"{source}: no such local path, and fetching it as a hub id "
-                                    f"failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+                                    f"failed ({type(exc).__name__}: {first_line})") from None
     raise FileNotFoundError(f"{source}: no such file or directory (and not a hub id like org/name)")
 
 
@@ -147,8 +148,9 @@ def _fingerprint(blobs: list[bytes], tensors: dict[str, TensorInfo]) -> str:
             if fd is None:
                 fd = fds[info.file] = os.open(info.file, os.O_RDONLY)
             head = min(SAMPLE, info.nbytes)
+            tail = min(SAMPLE, info.nbytes - head)
             digest.update(os.pread(fd, head, info.start))
-            digest.update(os.pread(fd, min(SAMPLE, info.nbytes - head), info.end - min(SAMPLE, info.nbytes - head)))
+            digest.update(os.pread(fd, tail, info.end - tail))
     finally:
         for fd in fds.values():
             os.close(fd)

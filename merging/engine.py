@@ -90,9 +90,12 @@ class _Stream:
 
     def plan(self, order: list[str], sliced: bool, floats_only: bool) -> list[Piece]:
         """Float tensors sliced when `sliced`; non-float ones (copied raw) always sliced."""
-        return [(name, a, b) for name in order
-                if not (floats_only and not self.think[name].dtype.is_floating_point)
-                for a, b in _pieces(self.think[name].numel, sliced or not self.think[name].dtype.is_floating_point)]
+        out = []
+        for name in order:
+            is_float = self.think[name].dtype.is_floating_point
+            if is_float or not floats_only:
+                out += [(name, a, b) for a, b in _pieces(self.think[name].numel, sliced or not is_float)]
+        return out
 
     def size(self, piece: Piece) -> int:
         name, first, stop = piece
@@ -252,7 +255,9 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
                     for key, value in spec.diagnose(state).items():
                         diag[key] = diag.get(key, 0.0) + value
                 for k, (lam, writer) in enumerate(zip(lams, writers)):
-                    job = lambda w=writer, n=name, s=state, lam=lam: w.write(n, spec.at(s, lam).to(dtypes[n]))  # noqa: E731
+                    def job(w=writer, n=name, s=state, lam=lam):
+                        w.write(n, spec.at(s, lam).to(dtypes[n]))
+
                     behind.submit(job, 4 * x["think"].numel(), lane=k)
             behind.drain()
         finally:

@@ -144,7 +144,8 @@ def test_output_must_not_be_or_hold_an_input(toys, tmp_path):
 
 def test_non_float_tensors_must_match(toys, tmp_path):
     bad = variant(tmp_path, "bad", lambda t: t.update({"d.ids": torch.arange(7) * 2}))
-    refused(r"direct/model.safetensors: non-float tensor 'd.ids' of the direct parent differs from the thinking", "linear", toys["direct"], bad, root=tmp_path)
+    refused(r"direct/model.safetensors: non-float tensor 'd.ids' of the direct parent differs from the thinking",
+            "linear", toys["direct"], bad, root=tmp_path)
 
 
 def test_mixed_parent_dtypes_need_dtype(toys, tmp_path):
