@@ -11,7 +11,8 @@ be absent when the target ties it to the embeddings) or checkpoint paths / hub i
 onto `device` (default: the target's). Each tensor is `prepare`d once at construction
 (`cache=True`, memory: the parents plus what the method derives, in float32) or at every
 `apply` (`cache=False`, slower, the same numbers); `apply` then only runs `at`. Results are
-bit-identical to the streaming engine's for the same method, parameters, seed and device.
+bit-identical to the streaming engine's for the same method, parameters, seed, device and
+thread count (SVD-based methods may differ in the last bits across thread counts).
 """
 from __future__ import annotations
 
