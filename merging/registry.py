@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 # Filled in one place: every built-in operator module, one method each.
@@ -75,7 +75,6 @@ class MethodSpec:
     finish: Callable[[dict[str, float], dict], dict] | None = None
     diagnose: Callable[[Any], dict[str, float]] | None = None
     summarize: Callable[[dict[str, float]], dict[str, float]] | None = None
-    notes: str = field(default="")
 
     def validate_params(self, params: Mapping[str, Any] | Iterable[str] | None = None) -> dict:
         """Fill defaults and convert values; accepts a mapping or "k=v" strings.
