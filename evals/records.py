@@ -1,8 +1,8 @@
 """The per-sample record: the unit of the results store and of every analysis.
 
 One record per generated sample, appended as one JSON line. Token counts come from the
-generated token ids. `truncated` outputs (finish_reason == "length" and no answer after
-`</think>`) are counted wrong.
+generated token ids. `truncated` outputs (finish_reason == "length": the output hit the
+token cap) are counted wrong, whatever they wrote.
 """
 from __future__ import annotations
 
