@@ -56,6 +56,7 @@ class PairPreset:
     device: str = "cpu"
     dtype: str | None = None
     batch_size: int = 64
+    threads: int | None = None  # torch CPU threads while sweeping
     marker: str = "fast"  # the pytest marker its claim tests carry
     samples_by_benchmark: dict = field(default_factory=dict)
 
@@ -71,7 +72,7 @@ def _tiny() -> PairPreset:
         pair=PairSpec("tiny", str(d / "direct"), str(d / "think"), str(d / "base")),
         benchmarks=("synthetic",),
         sampling=SamplingParams(temperature=0.0, max_new_tokens=48, n=1, seed=0),
-        device="cpu", batch_size=512, marker="fast",
+        device="cpu", batch_size=512, threads=1, marker="fast",
     )
 
 

@@ -53,6 +53,7 @@ class SweepConfig:
     device: str = "cpu"
     dtype: str | None = None
     batch_size: int = 64
+    threads: int | None = None  # torch CPU threads while sweeping (None: torch's default)
     seed: int = 0  # merge seed (DARE); sampling seed lives in `sampling`
     results: str = "results/sweep.jsonl"
     engine: Mapping[str, Any] = field(default_factory=dict)  # vllm.LLM kwargs (+ parents: device|host|auto)
@@ -80,7 +81,7 @@ class SweepConfig:
         p = get_preset(name)
         fields_ = dict(pairs=(p.pair,), methods=p.methods, lams=p.lams, benchmarks=p.benchmarks,
                        sampling=p.sampling, samples=dict(p.samples_by_benchmark), device=p.device,
-                       dtype=p.dtype, batch_size=p.batch_size, results=f"results/{name}.jsonl")
+                       dtype=p.dtype, batch_size=p.batch_size, threads=p.threads, results=f"results/{name}.jsonl")
         fields_.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**fields_)
 
@@ -103,7 +104,7 @@ class SweepConfig:
     def from_mapping(cls, raw: Mapping, where: str = "sweep config") -> "SweepConfig":
         raw = dict(raw)
         allowed = {"pair", "pairs", "methods", "lams", "benchmarks", "sampling", "samples", "data",
-                   "limit", "prompt_mode", "backend", "device", "dtype", "batch_size", "seed", "results",
+                   "limit", "prompt_mode", "backend", "device", "dtype", "batch_size", "threads", "seed", "results",
                    "engine", "merge_cache"}
         unknown = sorted(set(raw) - allowed)
         if unknown:
@@ -169,8 +170,6 @@ def _ensure_parent(path: str) -> str:
 
 
 def _run_pair(config: SweepConfig, pair: PairSpec, store, progress: bool) -> list[SampleRecord]:
-    from tqdm import tqdm
-
     from evals.sweep_jobs import PairWorker, SweepPlan, load_problems
 
     problems = load_problems(config)
@@ -180,7 +179,19 @@ def _run_pair(config: SweepConfig, pair: PairSpec, store, progress: bool) -> lis
     if not any(plan.missing(j, done) for j in jobs):  # all stored: no model to load
         by_key = {r.key(): r for r in store.records()}
         return [by_key[k] for j in jobs for k in plan.keys(j)]
-    worker = PairWorker(config, pair, problems=problems)
+    import torch
+
+    threads_before = torch.get_num_threads()
+    try:
+        worker = PairWorker(config, pair, problems=problems)
+        return _run_jobs(config, pair, worker, jobs, store, progress)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _run_jobs(config: SweepConfig, pair: PairSpec, worker, jobs, store, progress: bool) -> list[SampleRecord]:
+    from tqdm import tqdm
+
     records: list[SampleRecord] = []
     bar = tqdm(total=2 + len(config.methods) * len(config.lams), disable=not progress, unit="point",
                desc=f"sweep {pair.name}")

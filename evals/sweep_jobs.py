@@ -127,6 +127,11 @@ class PairWorker:
         from evals.model_loading import load_pair
 
         self.config, self.pair = config, pair
+        if config.threads:
+            import torch
+
+            # tiny models gain nothing from intra-op threads, and on a busy CPU they lose 10x+
+            torch.set_num_threads(config.threads)
         self.loaded = load_pair(pair, device=config.device, dtype=config.dtype, batch_size=config.batch_size,
                                 backend=config.backend, engine=dict(config.engine))
         self.problems = problems if problems is not None else load_problems(config)
