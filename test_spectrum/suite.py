@@ -118,7 +118,11 @@ class SuiteState:
         from evals.report.writer import write_report
 
         curves = [c for o in outcomes for c in o.curves]
-        meta = {"source": "pytest claim suite", "pairs": getattr(self, "_meta", {})}
+        meta = {"source": "pytest claim suite"}
+        for pair, info in getattr(self, "_meta", {}).items():
+            meta.update({f"{pair} {k}": v for k, v in info["config"].items()})
+            if info["movement"]:
+                meta[f"{pair} movement"] = ", ".join(f"{k} {v:.4g}" for k, v in info["movement"].items())
         self.report_path = write_report(curves, self.verdicts_seen, out_root=self.config.getoption("--report-dir"),
                                         meta=meta, n_boot=self.config.getoption("--n-boot"))
 
