@@ -31,6 +31,21 @@ from merging.validate import check_lams, count_nonfinite
 StateDict = Mapping[str, Tensor]
 
 
+def collect_stats(spec, params: dict, names, inputs) -> dict:
+    """Model-wide statistics (EMR's rescalers) for parents held in memory, summed over the
+    same flat slices as the streaming engine's, so the rounding is the same.
+    `inputs(name)` gives (direct, think, base-or-None) for one tensor."""
+    sums: dict[str, float] = {}
+    for name in names:
+        tensors = inputs(name)
+        numel = tensors[0].numel()
+        for a in range(0, numel, CHUNK_ELEMS):
+            d, t, b = (None if x is None else x.reshape(-1)[a:a + CHUNK_ELEMS] for x in tensors)
+            for key, value in spec.collect(d, t, b, params, numel).items():
+                sums[key] = sums.get(key, 0.0) + value
+    return spec.finish(sums, params)
+
+
 class InPlaceMerger:
     """Writes theta(lam) of `method` into `target`'s parameters and buffers in place."""
 
@@ -110,16 +125,7 @@ class InPlaceMerger:
         return self.parents["direct"][name], self.parents["think"][name], None if base is None else base[name]
 
     def _collect(self) -> dict:
-        """Model-wide statistics, summed over the same flat slices as the engine's (same rounding)."""
-        sums: dict[str, float] = {}
-        for name in self.floats:
-            inputs = self._inputs(name)
-            numel = inputs[0].numel()
-            for a in range(0, numel, CHUNK_ELEMS):
-                d, t, b = (None if x is None else x.reshape(-1)[a:a + CHUNK_ELEMS] for x in inputs)
-                for key, value in self.spec.collect(d, t, b, self.params, numel).items():
-                    sums[key] = sums.get(key, 0.0) + value
-        return self.spec.finish(sums, self.params)
+        return collect_stats(self.spec, self.params, self.floats, self._inputs)
 
     def _prepare(self, name: str):
         d, t, b = self._inputs(name)

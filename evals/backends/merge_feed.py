@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from merging.engine import CHUNK_ELEMS
+from merging.inplace import collect_stats
 from merging.registry import get_method
 from merging.steps import tensor_generator
 from merging.validate import check_lams
@@ -129,15 +129,7 @@ class TensorMerger:
 
     def _collect(self) -> dict:
         """Model-wide statistics over the same flat slices as the streaming engine's."""
-        sums: dict[str, float] = {}
-        for name in self.floats:
-            inputs = self._inputs(name)
-            numel = inputs[0].numel()
-            for a in range(0, numel, CHUNK_ELEMS):
-                d, t, b = (None if x is None else x.reshape(-1)[a:a + CHUNK_ELEMS] for x in inputs)
-                for key, value in self.spec.collect(d, t, b, self.params, numel).items():
-                    sums[key] = sums.get(key, 0.0) + value
-        return self.spec.finish(sums, self.params)
+        return collect_stats(self.spec, self.params, self.floats, self._inputs)
 
     def state(self, name: str):
         if name in self._states:
