@@ -9,7 +9,6 @@ import importlib.util
 import pytest
 import torch
 
-import evals.backends.merge_feed as merge_feed
 import merging.inplace
 from evals.backends.merge_feed import ParentTensors, TensorMerger, cache_bytes, parent_tensors
 from evals.backends.vllm_inplace import GiB, check_replies, plan_gpu_memory
@@ -32,7 +31,6 @@ def dirs(tmp_path_factory):
 def sliced(monkeypatch):
     """One thread (tiny SVDs), and slices small enough that EMR's statistics run over several."""
     monkeypatch.setattr(merging.inplace, "CHUNK_ELEMS", 100)
-    monkeypatch.setattr(merge_feed, "CHUNK_ELEMS", 100)
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
