@@ -15,7 +15,6 @@ A parent checkpoint is recorded with method=None and lam=0.0 (direct) or 1.0 (th
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import replace
 from pathlib import Path

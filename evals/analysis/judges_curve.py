@@ -102,7 +102,7 @@ def judge_phase_transition(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_
     elif status == "fails":
         text = f"accuracy {move} gradually, not abruptly: {where}; {jump}."
     else:
-        why = (f"the width is uncertain" if abrupt == "unsure" else
+        why = ("the width is uncertain" if abrupt == "unsure" else
                f"the logistic beats a straight line by only {aic} AICc (needs "
                f"{th.transition_min_delta_aicc:g})")
         text = f"accuracy {move} {where}, but {why}; {jump}."
