@@ -23,7 +23,7 @@ from typing import Callable, Container, Sequence
 from evals.backends.base import Completion, SamplingParams
 from evals.benchmarks.base import Benchmark, Problem
 from evals.grading.style import style_bleed
-from evals.grading.thinking import marker_token_ids, split_text, split_tokens
+from evals.grading.thinking import marker_token_ids, reasoned, split_text, split_tokens
 from evals.prompting import PROMPT_MODES, render_prompt
 from evals.records import SampleRecord
 from evals.store import ResultsStore
@@ -69,7 +69,7 @@ def grade_completion(benchmark: Benchmark, problem: Problem, completion: Complet
     truncated = tok_split.truncated
     grade = benchmark.grade(problem, completion.text if grade_full_text else text_split.answer)
     meta = {
-        "thought": text_split.thought,
+        "thought": reasoned(text_split, benchmark.think_end, truncated=truncated),
         "graded": benchmark.kind != "creative",
         "tag_bleed": style_bleed(text_split.answer).tag_bleed,
         **_small_meta(problem.meta),

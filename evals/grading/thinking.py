@@ -48,6 +48,15 @@ def split_text(text: str, marker: str = THINK_END) -> TextSplit:
     return TextSplit(reasoning=text[:cut], answer=text[cut:], thought=True)
 
 
+def reasoned(split: TextSplit, marker: str = THINK_END, *, truncated: bool = False) -> bool:
+    """Whether an output reasoned: non-blank text before the last marker. An empty think
+    block (`</think>` straight away, as Qwen3 and the tiny direct parent write it) is no
+    reasoning; an output cut off at the cap before any marker is all reasoning."""
+    if not split.thought:
+        return truncated and bool(split.answer.strip())
+    return bool(split.reasoning[: -len(marker)].replace("<think>", "").strip())
+
+
 def _last_subsequence_end(ids: Sequence[int], pattern: Sequence[int]) -> int:
     """Index one past the end of the last occurrence of `pattern` in `ids`, or -1."""
     m = len(pattern)

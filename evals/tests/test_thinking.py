@@ -1,7 +1,7 @@
 """The reasoning/answer split: at the LAST </think>, in text and in generated token ids."""
 import pytest
 
-from evals.grading.thinking import marker_token_ids, split_text, split_tokens
+from evals.grading.thinking import marker_token_ids, reasoned, split_text, split_tokens
 
 pytestmark = pytest.mark.fast
 
@@ -49,3 +49,16 @@ def test_marker_ids_from_tokenizer(char_tok):
     multi = marker_token_ids(char_tok, ";A:")  # character vocabulary: the encoding
     assert multi == tuple(char_tok.encode(";A:", add_special_tokens=False)) and len(multi) == 3
     assert marker_token_ids(None) is None
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("text, truncated, expect", [
+    ("</think>\n1", False, False),                 # empty think block: a direct answer
+    ("\n\n</think>\n\nThe answer is 3", False, False),
+    ("<think>\n</think>\n1", False, False),
+    ("a7b+30\n</think>\n1", False, True),          # a trace, then the answer
+    ("The answer is 3", False, False),             # no marker at all: direct model
+    ("a7b+30c*70d+1", True, True),                 # cut off while reasoning
+])
+def test_reasoned_means_non_empty_reasoning(text, truncated, expect):
+    assert reasoned(split_text(text), truncated=truncated) is expect
