@@ -23,6 +23,7 @@ class SuiteState:
         self._pairs: dict[str, _PairOutcome] = {}
         self.report_path: Path | None = None
         self.notes: list[str] = []
+        self._meta: dict[str, dict] = {}  # pair -> its sweep settings and children's movement
 
     # -- what tests call -------------------------------------------------------------
     def judge(self, case) -> Verdict:
@@ -71,7 +72,6 @@ class SuiteState:
         for case in plan_claims([pair_name], cfg.methods, cfg.benchmarks):
             verdicts[case.id] = judge_case(case, curves, movement={pair_name: movement} if movement else None,
                                            n_boot=n_boot)
-        self._meta = getattr(self, "_meta", {})
         self._meta[pair_name] = {"config": _describe(cfg), "movement": movement}
         return _PairOutcome(curves=curves, verdicts=verdicts)
 
@@ -119,7 +119,7 @@ class SuiteState:
 
         curves = [c for o in outcomes for c in o.curves]
         meta = {"source": "pytest claim suite"}
-        for pair, info in getattr(self, "_meta", {}).items():
+        for pair, info in self._meta.items():
             meta.update({f"{pair} {k}": v for k, v in info["config"].items()})
             if info["movement"]:
                 meta[f"{pair} movement"] = ", ".join(f"{k} {v:.4g}" for k, v in info["movement"].items())
