@@ -49,19 +49,15 @@ def missing_weights(pair: PairSpec, need_base: bool) -> list[str]:
 
 
 class _ParentLoader:
-    """Copies one parent's tensors into the live model (tied lm_head follows the embedding)."""
+    """Writes one parent's tensors into the live model (`backend.load_weights`: by name,
+    shapes checked, tied lm_head follows the embedding)."""
 
-    def __init__(self, model: torch.nn.Module, sd: dict[str, torch.Tensor]):
-        self.model, self.sd = model, sd
+    def __init__(self, backend, sd: dict[str, torch.Tensor]):
+        self.backend, self.sd = backend, sd
 
     @torch.no_grad()
     def apply(self, lam: float) -> None:  # lam is the parent's own; nothing to interpolate
-        targets = self.model.state_dict(keep_vars=True)
-        missing = [n for n in self.sd if n not in targets]
-        if missing:
-            raise ValueError(f"parent tensor {missing[0]!r} has no counterpart in the live model")
-        for name, t in self.sd.items():
-            targets[name].data.copy_(t)
+        self.backend.load_weights(self.sd)
 
 
 @dataclass
@@ -73,7 +69,7 @@ class LoadedPair:
     state: dict = field(default_factory=dict)  # which point's weights the model holds now
 
     def loader(self, role: str) -> _ParentLoader:
-        return _ParentLoader(self.backend.model, self.sd[role])
+        return _ParentLoader(self.backend, self.sd[role])
 
     def merger(self, method: str, params: dict, seed: int, cache: bool | None = None):
         """An object whose `apply(lam)` writes theta(lam) of `method` into the live model.
