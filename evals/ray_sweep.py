@@ -75,12 +75,17 @@ class JobStore:
     """What `evaluate` sees on an actor: the job's stored records in, the new ones collected."""
 
     def __init__(self, prior: list[SampleRecord]):
-        self._prior, self.new = list(prior), []
+        self._by_key = {r.key(): r for r in prior}
+        self.new: list[SampleRecord] = []
 
-    def records(self) -> list[SampleRecord]:
-        return self._prior + self.new
+    def __contains__(self, key: tuple) -> bool:
+        return key in self._by_key
+
+    def get(self, key: tuple) -> SampleRecord | None:
+        return self._by_key.get(key)
 
     def append(self, record: SampleRecord) -> None:
+        self._by_key[record.key()] = record
         self.new.append(record)
 
 

@@ -120,7 +120,8 @@ def evaluate(backend, tokenizer, benchmark: Benchmark | str, problems: Sequence[
              store: ResultsStore | None, model: str, model_fingerprint: str, pair: str, method: str | None = None,
              lam: float | None = None, prompt_mode: str = "chat_template", grade_full_text: bool = False,
              progress: bool = True) -> list[SampleRecord]:
-    """All `params.n` records of every problem (stored ones reused, missing ones generated)."""
+    """All `params.n` records of every problem (stored ones reused, missing ones generated).
+    `store`: a ResultsStore, or anything with `key in store`, `store.get(key)` and `store.append(record)`."""
     from tqdm import tqdm
 
     if isinstance(benchmark, str):
@@ -137,8 +138,11 @@ def evaluate(backend, tokenizer, benchmark: Benchmark | str, problems: Sequence[
                   benchmark=benchmark.name, benchmark_version=benchmark.version, prompt_mode=prompt_mode,
                   sampling=sampling, seed=params.seed)
     key = sample_key(benchmark, params, model_fingerprint=model_fingerprint, prompt_mode=prompt_mode)
-    done: dict[tuple, SampleRecord] = {r.key(): r for r in store.records()} if store is not None else {}
-    todo = missing_samples(done, problems, params.n, key)
+    # looked up in the store's own index: rebuilding a dict of every stored record per call
+    # made a sweep quadratic in its number of points
+    stored = store if store is not None else {}
+    done: dict[tuple, SampleRecord] = {}
+    todo = missing_samples(stored, problems, params.n, key)
     marker_ids = marker_token_ids(tokenizer, benchmark.think_end)
     per_call = max(1, int(getattr(backend, "batch_size", 16)))
     by_index = getattr(backend, "supports_sample_indices", False)
@@ -171,4 +175,5 @@ def evaluate(backend, tokenizer, benchmark: Benchmark | str, problems: Sequence[
                 bar.update(1)
             bar.set_postfix(tok_s=f"{tokens / max(time.perf_counter() - t0, 1e-9):.1f}")
     bar.close()
-    return [done[key(p.id, i)] for p in problems for i in range(params.n)]
+    keys = [key(p.id, i) for p in problems for i in range(params.n)]
+    return [done[k] if k in done else stored.get(k) for k in keys]

@@ -24,8 +24,7 @@ from evals.records import SampleRecord
 class ResultsStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._records: list[SampleRecord] = []
-        self._keys: set[tuple] = set()
+        self._by_key: dict[tuple, SampleRecord] = {}  # insertion-ordered: file order
         self._valid_bytes = 0  # length of the file up to the end of its last complete line
         self.torn_tail = False  # a torn last line was found (and will be cut on append)
         if self.path.exists():
@@ -57,12 +56,11 @@ class ResultsStore:
         if tail.strip():
             self.torn_tail = True  # killed mid-write: ignore, cut on next append
 
-    def _add(self, rec: SampleRecord) -> None:
-        key = rec.key()
-        if key in self._keys:
+    def _add(self, rec: SampleRecord, key: tuple | None = None) -> None:
+        key = rec.key() if key is None else key
+        if key in self._by_key:
             raise ValueError(f"{self.path}: duplicate record for {key}; the store must hold each sample once")
-        self._keys.add(key)
-        self._records.append(rec)
+        self._by_key[key] = rec
 
     def _repair(self) -> None:
         if self.path.exists() and self.path.stat().st_size != self._valid_bytes:
@@ -78,39 +76,44 @@ class ResultsStore:
     def extend(self, records: Iterable[SampleRecord]) -> None:
         """Append records, each flushed and fsync'd before the next is written."""
         records = list(records)
-        for rec in records:
-            if rec.key() in self._keys:
+        keys = [rec.key() for rec in records]
+        for rec, key in zip(records, keys):
+            if key in self._by_key:
                 raise ValueError(f"{self.path}: sample {rec.problem_id}#{rec.sample_index} is already stored")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._repair()
         with self.path.open("ab") as f:
-            for rec in records:
+            for rec, key in zip(records, keys):
                 line = (rec.to_json() + "\n").encode("utf-8")
                 f.write(line)
                 f.flush()
                 os.fsync(f.fileno())
                 self._valid_bytes += len(line)
-                self._add(rec)
+                self._add(rec, key)
 
     def __contains__(self, record_or_key) -> bool:
         key = record_or_key.key() if isinstance(record_or_key, SampleRecord) else record_or_key
-        return key in self._keys
+        return key in self._by_key
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._by_key)
 
     def keys(self) -> set[tuple]:
-        return set(self._keys)
+        return set(self._by_key)
+
+    def get(self, key: tuple) -> SampleRecord | None:
+        """The stored record of one sample key, or None."""
+        return self._by_key.get(key)
 
     def records(self, **where) -> list[SampleRecord]:
         """All records, optionally filtered by field equality, e.g. records(benchmark="aime25")."""
-        return [r for r in self._records if all(getattr(r, k) == v for k, v in where.items())]
+        return [r for r in self._by_key.values() if all(getattr(r, k) == v for k, v in where.items())]
 
     def summary(self, records: list[SampleRecord] | None = None, **kwargs) -> str:
         """A table per (model, method, lam, benchmark): see `evals.metrics.summary_table`."""
         from evals.metrics import summary_table
 
-        return summary_table(self._records if records is None else records, **kwargs)
+        return summary_table(list(self._by_key.values()) if records is None else records, **kwargs)
 
 
 def read_records(path: str | Path) -> list[SampleRecord]:

@@ -175,10 +175,8 @@ def _run_pair(config: SweepConfig, pair: PairSpec, store, progress: bool) -> lis
     problems = load_problems(config)
     plan = SweepPlan(config, problems=problems)
     jobs = [j for j in plan.jobs if j.pair == pair.name]
-    done = store.keys()
-    if not any(plan.missing(j, done) for j in jobs):  # all stored: no model to load
-        by_key = {r.key(): r for r in store.records()}
-        return [by_key[k] for j in jobs for k in plan.keys(j)]
+    if not any(plan.missing(j, store) for j in jobs):  # all stored: no model to load
+        return [store.get(k) for j in jobs for k in plan.keys(j)]
     import torch
 
     threads_before = torch.get_num_threads()

@@ -113,8 +113,11 @@ class SweepPlan:
 
     def records(self, store) -> list[SampleRecord]:
         """Every job's records from `store`, in plan order; KeyError if one is missing."""
-        by_key = {r.key(): r for r in store.records()}
-        return [by_key[k] for job in self.jobs for k in self.keys(job)]
+        keys = [k for job in self.jobs for k in self.keys(job)]
+        absent = next((k for k in keys if k not in store), None)
+        if absent is not None:
+            raise KeyError(absent)
+        return [store.get(k) for k in keys]
 
 
 class PairWorker:
