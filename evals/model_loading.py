@@ -35,6 +35,16 @@ def locate(source: str) -> Path | None:
         return None
 
 
+def pair_movement(pair: PairSpec) -> dict[str, float] | None:
+    """How far the pair's children moved from their base (merging.movement), or None
+    without a base. Reads the three checkpoints once, one tensor at a time."""
+    from merging.movement import movement
+
+    if pair.base is None:
+        return None
+    return movement(locate(pair.direct), locate(pair.think), locate(pair.base))
+
+
 def missing_weights(pair: PairSpec, need_base: bool) -> list[str]:
     """Human-readable list of the pair's checkpoints that are not available locally."""
     roles = [("direct", pair.direct), ("think", pair.think)] + ([("base", pair.base)] if need_base else [])

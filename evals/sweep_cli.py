@@ -58,11 +58,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _movement(cfg) -> dict:
-    from evals.model_loading import locate
-    from merging.movement import movement
+    from evals.model_loading import pair_movement
 
-    return {p.name: movement(locate(p.direct), locate(p.think), locate(p.base))
-            for p in cfg.pairs if p.base is not None}
+    return {p.name: pair_movement(p) for p in cfg.pairs if p.base is not None}
 
 
 def add_parser(subparsers) -> None:

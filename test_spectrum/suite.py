@@ -56,13 +56,14 @@ class SuiteState:
             reason = self._unavailable(cfg)
             if reason:
                 return _PairOutcome(skip=reason)
+            from evals.model_loading import pair_movement
             from evals.sweep import run_sweep
 
             t0 = time.perf_counter()
             records = run_sweep(cfg, progress=self.config.getoption("verbose") > 0)
             self.notes.append(f"sweep {pair_name}: {len(records)} samples in {time.perf_counter() - t0:.1f} s "
                               f"(results: {cfg.results})")
-            movement = self._movement(cfg)
+            movement = pair_movement(cfg.pairs[0])
         if not records:
             return _PairOutcome(skip=f"no results for pair {pair_name!r} in {cfg.results}")
         curves = [c for c in curves_from_records(records)
@@ -79,7 +80,7 @@ class SuiteState:
         """Why this pair cannot run here, naming what to provide; None when it can."""
         from evals.benchmarks.registry import get_benchmark
         from evals.model_loading import missing_weights
-        from evals.sweep import _needs_base
+        from evals.sweep import _needs_base, parse_method_label
 
         pair = cfg.pairs[0]
         if cfg.device.startswith("cuda"):
@@ -88,7 +89,7 @@ class SuiteState:
             if not torch.cuda.is_available():
                 return (f"pair {pair.name} needs a CUDA device (torch.cuda.is_available() is False); "
                         "run on a GPU machine, or pass --device cpu to try it on CPU")
-        need_base = any(_needs_base(m.split("(")[0]) for m in cfg.methods)
+        need_base = any(_needs_base(parse_method_label(m)[0]) for m in cfg.methods)
         missing = missing_weights(pair, need_base)
         if missing:
             return (f"pair {pair.name}: missing " + "; ".join(missing)
@@ -100,15 +101,6 @@ class SuiteState:
             except Exception as exc:  # noqa: BLE001 - any loading failure is a skip reason
                 return f"benchmark {name}: data unavailable ({exc}); pass --data {name}=PATH (JSONL or parquet)"
         return None
-
-    def _movement(self, cfg) -> dict | None:
-        from evals.model_loading import locate
-        from merging.movement import movement
-
-        pair = cfg.pairs[0]
-        if pair.base is None:
-            return None
-        return movement(locate(pair.direct), locate(pair.think), locate(pair.base))
 
     # -- the report ----------------------------------------------------------------------
     def write_report(self) -> None:
