@@ -5,8 +5,9 @@
 Validates everything first (method, parameters, lam, parents' tensors/shapes/dtypes/
 architecture, non-float tensors equal, outputs), then streams the parents one tensor at a
 time: each tensor (or, for elementwise methods, each flat slice of CHUNK_ELEMS elements)
-is read once, upcast to float32, `prepare`d once and written K times through `at(state,
-lam)`. Methods with whole-model statistics (EMR) make one extra streaming pass first.
+is read once, upcast to float32 (unless the method computes from the stored dtype itself,
+`upcast=False`), `prepare`d once and written K times through `spec.into(state, lam, out)`.
+Methods with whole-model statistics (EMR) make one extra streaming pass first.
 Outputs go to temporary siblings renamed at the end (see merging.output). The engine knows
 nothing about any operator beyond its registry entry.
 """
@@ -31,11 +32,13 @@ from merging.steps import f32, tensor_generator
 from merging.validate import (check_configs, check_lams, check_outputs, check_tensors,
                               count_nonfinite, parse_device, parse_dtype, parse_size)
 
-# Why 2**18 elements (1 MiB in float32): on the bench it did as well as 2**20 and better than
-# 2**22, whose buffers the C allocator maps and faults in afresh; memory stays a few MiB.
-CHUNK_ELEMS = 1 << 18
-READ_AHEAD_BYTES = 32 << 20  # parents' bytes loaded ahead of the merge (at least one piece)
-WRITE_BEHIND_BYTES = 64 << 20  # merged float32 bytes queued for writing
+# Why 2**20 elements (2 MiB in bf16): on the bench (two 0.6B-shaped bf16 parents, 2 cores)
+# 2**18 cost ~15% more in thread hand-offs, and 2**21 was no faster; memory stays ~40 MiB.
+# EMR's model-wide sums are taken over slices of this size (the engine and the in-place
+# merger alike), so it fixes their rounding.
+CHUNK_ELEMS = 1 << 20
+READ_AHEAD_BYTES = 16 << 20  # parents' bytes loaded ahead of the merge (at least one piece)
+WRITE_BEHIND_BYTES = 16 << 20  # merged bytes queued for writing (small: fresh heap pages cost faults)
 READ_WORKERS = max(1, min(2, (os.cpu_count() or 1) // 2))  # a second reader only with cores to spare
 
 
@@ -103,14 +106,17 @@ class _Stream:
         return ((info.numel if stop is None else stop) - first) * info.dtype.itemsize * len(self.parents)
 
     def load(self, piece: Piece, check: bool) -> dict[str, torch.Tensor]:
-        """The piece of every parent, in float32 on the device (a non-float one raw, thinking's only)."""
+        """The piece of every parent on the device, in float32 (or as stored, for methods with
+        upcast=False; a non-float tensor raw, thinking's only)."""
         name, first, stop = piece
         if not self.think[name].dtype.is_floating_point:  # equal in every parent (checked)
             return {"think": self.reader.read(self.think[name], first, stop)}
         out = {}
         for role, ckpt in self.parents.items():
             info = ckpt.tensors[name]
-            x = f32(self.reader.read(info, first, stop).to(self.device))
+            x = self.reader.read(info, first, stop).to(self.device)
+            if self.spec.upcast:
+                x = f32(x)
             bad = count_nonfinite(x) if check else 0
             if bad and not self.allow_nonfinite:
                 raise ValueError(f"{info.file}: tensor {name!r} of the {role} parent holds {bad} "
@@ -236,9 +242,23 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
     spec, params = stream.spec, stream.params
     diag: dict[str, float] = {}
     # output k's merge-and-write runs on lane k: the K outputs of a sweep proceed in parallel
+    # (one output: merged on this thread, written on the lane)
     behind = WriteBehind(WRITE_BEHIND_BYTES, lanes=min(len(lams), os.cpu_count() or 1))
     gen = None
     pieces = stream.plan(order, spec.elementwise, floats_only=False)
+    # one output buffer per lane and dtype, reused slice after slice (a lane runs its jobs in
+    # order and `write` has copied the bytes out when it returns)
+    buffers: list[dict[torch.dtype, torch.Tensor]] = [{} for _ in lams]
+
+    def out_buffer(k: int, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        n = like.numel()
+        if n > CHUNK_ELEMS:
+            return torch.empty(like.shape, dtype=dtype, device=like.device)
+        buf = buffers[k].get(dtype)
+        if buf is None or buf.device != like.device:
+            buf = buffers[k][dtype] = torch.empty(CHUNK_ELEMS, dtype=dtype, device=like.device)
+        return buf[:n].view(like.shape)
+
     # closing: the reader threads stop before the files close, even on error
     with closing(stream.stream(pieces, check, f"merge {spec.name} x{len(lams)}")) as loaded:
         try:
@@ -254,11 +274,19 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
                 if spec.diagnose is not None:
                     for key, value in spec.diagnose(state).items():
                         diag[key] = diag.get(key, 0.0) + value
+                nbytes = x["think"].numel() * dtypes[name].itemsize
+                if len(lams) == 1:  # compute here, write there: the writer is the busiest thread
+                    out = torch.empty(x["think"].shape, dtype=dtypes[name], device=x["think"].device)
+                    spec.into(state, lams[0], out)
+                    behind.submit(lambda w=writers[0], n=name, out=out: w.write(n, out), nbytes)
+                    continue
                 for k, (lam, writer) in enumerate(zip(lams, writers)):
-                    def job(w=writer, n=name, s=state, lam=lam):
-                        w.write(n, spec.at(s, lam).to(dtypes[n]))
+                    def job(w=writer, n=name, s=state, lam=lam, k=k, like=x["think"]):
+                        out = out_buffer(k, like, dtypes[n])
+                        spec.into(s, lam, out)
+                        w.write(n, out)
 
-                    behind.submit(job, 4 * x["think"].numel(), lane=k)
+                    behind.submit(job, nbytes, lane=k)
             behind.drain()
         finally:
             behind.close()

@@ -151,4 +151,4 @@ class InPlaceMerger:
                 target.copy_(self.parents["think"][name])
                 continue
             state = self._states[name] if self.cache else self._prepare(name)
-            target.copy_(self.spec.at(state, lam).reshape(target.shape))
+            self.spec.into(state, lam, target)

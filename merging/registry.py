@@ -11,6 +11,11 @@ parameters (`ParamSpec`: default, type, help) and its two pure functions:
 whole-model statistics (EMR) also define `collect` (additive per-tensor sums) and `finish`
 (sums -> the `stats` handed to every `prepare`). `elementwise=True` promises that `prepare`
 and `at` act element by element given `stats`, so a caller may feed flat slices of a tensor.
+
+Two optional speed-ups: `at_into(state, lam, out)` writes at(state, lam) rounded to out's
+dtype straight into `out` (bit-identical to `out.copy_(at(state, lam))`; callers use
+`spec.into`), and `upcast=False` tells the engine to hand `prepare` the parents' tensors in
+their stored dtype rather than float32 copies (the method upcasts where it computes).
 """
 from __future__ import annotations
 
@@ -75,6 +80,15 @@ class MethodSpec:
     finish: Callable[[dict[str, float], dict], dict] | None = None
     diagnose: Callable[[Any], dict[str, float]] | None = None
     summarize: Callable[[dict[str, float]], dict[str, float]] | None = None
+    at_into: Callable[[Any, float, Any], None] | None = None
+    upcast: bool = True
+
+    def into(self, state: Any, lam: float, out: Any) -> None:
+        """Write theta(lam) for one tensor (or slice) into `out`, rounded to out's dtype."""
+        if self.at_into is not None:
+            self.at_into(state, lam, out)
+        else:
+            out.copy_(self.at(state, lam).reshape(out.shape))
 
     def validate_params(self, params: Mapping[str, Any] | Iterable[str] | None = None) -> dict:
         """Fill defaults and convert values; accepts a mapping or "k=v" strings.

@@ -2,11 +2,14 @@
 trim, DARE drop, sign election, disjoint mean, singular-value shrinkage, low-rank truncation,
 and the per-tensor random generator.
 
-Every step takes and returns float32 tensors on any device. Elementwise steps use only
-single, exactly rounded operations (+, -, *, /, where) and never fused kernels (lerp,
-addcmul, add with alpha): fused kernels may use FMA on their vector path and not on their
-scalar tail, so the same element could round differently depending on how a tensor is
-sliced, how many threads run, or the device. With plain operations a merged tensor is
+Every step takes and returns float32 tensors on any device. Elementwise steps use single,
+exactly rounded operations (+, -, *, /, where), with one exception: `lerp`, the weighted
+average, is torch.lerp, one kernel that reads the parents in their stored dtype, computes in
+float32 and rounds once into the output (4x faster than upcasting, two products, a sum and a
+cast; it is what makes a merge cost little more than its I/O). Fused kernels may use FMA on
+their vector path and not on their scalar tail, so an element could round differently
+depending on how a tensor is sliced; test_steps.py checks that torch.lerp is slice-invariant
+on the machine it runs on. Everything else avoids fused kernels, so a merged tensor is
 bit-identical whether it is computed whole, in slices (the streaming engine), or in place.
 """
 from __future__ import annotations
@@ -32,6 +35,25 @@ def combine(a: Tensor, wa: float, b: Tensor, wb: float) -> Tensor:
     out = f32(a) * wa
     out += f32(b) * wb
     return out
+
+
+def lerp(a: Tensor, b: Tensor, w: float) -> Tensor:
+    """(1 - w) * a + w * b in float32 by torch.lerp: a + w * (b - a) for |w| < 0.5, else
+    b - (1 - w) * (b - a). Exact at both ends (w = 0 gives a, w = 1 gives b, bit for bit)."""
+    return torch.lerp(f32(a), f32(b), w)
+
+
+FUSED_LERP_DTYPES = (torch.bfloat16, torch.float16, torch.float32)
+
+
+def lerp_into(a: Tensor, b: Tensor, w: float, out: Tensor) -> None:
+    """out <- lerp(a, b, w) rounded to out's dtype. When a, b and out share a dtype, one pass:
+    torch computes reduced-precision lerp in float32 and rounds once, which equals
+    `lerp(a, b, w).to(out.dtype)` bit for bit (test_steps.py checks it)."""
+    if a.dtype == b.dtype == out.dtype and out.dtype in FUSED_LERP_DTYPES and a.shape == out.shape:
+        torch.lerp(a, b, w, out=out)
+    else:
+        out.copy_(lerp(a, b, w).reshape(out.shape))
 
 
 def shift(mid: Tensor, delta: Tensor, c: float) -> Tensor:

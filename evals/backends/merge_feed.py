@@ -9,11 +9,11 @@ parallelism): the engine's `load_weights` takes the (name, tensor) pairs and map
 Parents are either resident on `device` (`resident="device"`: fastest swaps, memory = the
 parents' bytes) or read per tensor from their safetensors files (`resident="host"`: pread
 through the OS page cache, which tensor-parallel workers on one node share; memory = one
-tensor). Each tensor is `prepare`d by the registry's operator and evaluated with `at`; with
+tensor). Each tensor is `prepare`d by the registry's operator and evaluated with `spec.into`; with
 `cache=True` the prepared states stay on `device` between lams (see `cache_bytes`). The
 model-wide statistics (EMR) are summed over the same flat slices as `merging.engine` and
 `merging.inplace.InPlaceMerger`, so every tensor is bit-identical to theirs for the same
-method, parameters, seed and device, cast to the engine's dtype the same way (`Tensor.to`).
+method, parameters, seed and device, rounded to the output dtype the same way (`spec.into`).
 """
 from __future__ import annotations
 
@@ -149,8 +149,10 @@ class TensorMerger:
             if name not in self.floats:
                 yield name, self.parents.get(name)["think"]
                 continue
-            out = self.spec.at(self.state(name), lam).reshape(self.parents.shape(name))
-            yield name, out.to(dtype or self.parents.dtype(name))
+            out = torch.empty(self.parents.shape(name), dtype=dtype or self.parents.dtype(name),
+                              device=self.parents.device)
+            self.spec.into(self.state(name), lam, out)
+            yield name, out
 
 
 def parent_tensors(parents: ParentTensors, role: str, dtype: torch.dtype | None = None) -> Iterator[tuple[str, Tensor]]:

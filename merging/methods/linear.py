@@ -1,7 +1,9 @@
 """Weighted average of the two parents: theta(lam) = (1 - lam) * D + lam * T.
 
 Paper: Wortsman et al., "Model soups" (2022), https://arxiv.org/abs/2203.05482
-Both endpoints are exact: lam = 0 returns D and lam = 1 returns T bit for bit.
+Computed in float32 by torch.lerp (merging.steps.lerp), straight from the parents' stored
+dtype into the output's (`at_into`). Both endpoints are exact: lam = 0 returns D and lam = 1
+returns T bit for bit.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import NamedTuple
 from torch import Tensor
 
 from merging.registry import MethodSpec, register
-from merging.steps import combine
+from merging.steps import lerp, lerp_into
 
 
 class State(NamedTuple):
@@ -23,7 +25,11 @@ def prepare(direct, think, base, params, gen, stats) -> State:
 
 
 def at(state: State, lam: float) -> Tensor:
-    return combine(state.direct, 1.0 - lam, state.think, lam)
+    return lerp(state.direct, state.think, lam)
+
+
+def at_into(state: State, lam: float, out: Tensor) -> None:
+    lerp_into(state.direct, state.think, lam, out)
 
 
 SPEC = register(
@@ -36,5 +42,7 @@ SPEC = register(
         prepare=prepare,
         at=at,
         elementwise=True,
+        at_into=at_into,
+        upcast=False,
     )
 )

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import combine, dot, sq_sum
+from merging.steps import combine, dot, lerp, sq_sum
 
 
 class State(NamedTuple):
@@ -39,8 +39,8 @@ def prepare(direct, think, base, params, gen, stats) -> State:
 
 
 def at(state: State, lam: float) -> Tensor:
-    if state.omega is None:
-        return combine(state.direct, 1.0 - lam, state.think, lam)
+    if state.omega is None:  # the weighted average, exactly as `linear` computes it
+        return lerp(state.direct, state.think, lam)
     s = math.sin(state.omega)
     return combine(
         state.direct, math.sin((1.0 - lam) * state.omega) / s,

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from merging.registry import get_method, list_methods
-from merging.steps import keep_top_magnitude, svt, tensor_generator
+from merging.steps import keep_top_magnitude, midpoint, svt, tensor_generator
 
 pytestmark = pytest.mark.fast
 
@@ -55,11 +55,46 @@ def test_endpoints_give_the_parents(trio, method, params, lam, parent):
                                            ("twin", {"mode": "svd"}), ("twin", {"mask_rate": 0.5})])
 def test_lore_and_twin_equal_the_average_at_half(trio, method, params):
     direct, think, _ = trio
-    assert torch.equal(run(method, direct, think, **params), run("linear", direct, think))
+    out = run(method, direct, think, **params)
+    assert torch.equal(out, midpoint(direct, think))  # (D + T) / 2, exactly
+    # the same value as the weighted average, which torch.lerp rounds its own way
+    torch.testing.assert_close(out, run("linear", direct, think), rtol=0, atol=1e-6)
 
 
 def test_linear_hand():
     assert torch.equal(run("linear", t(1, 2), t(3, -2), lam=0.25), t(1.5, 1.0))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("lam", [0.0, 0.1, 0.25, 0.5, 0.7, 0.9, 1.0])
+def test_linear_at_into_rounds_once_like_at(dtype, lam):
+    """The fused path (parents' dtype -> output dtype in one pass) equals float32 then cast."""
+    g = torch.Generator().manual_seed(3)
+    d, th = (torch.randn(70_001, generator=g).to(dtype) for _ in range(2))
+    spec = get_method("linear")
+    state = spec.prepare(d, th, None, {}, None, None)
+    out = torch.empty_like(d)
+    spec.into(state, lam, out)
+    assert torch.equal(out, spec.at(state, lam).to(dtype))
+    torch.testing.assert_close(spec.at(state, lam), d.float() * (1 - lam) + th.float() * lam, rtol=0, atol=1e-6)
+    if lam in (0.0, 1.0):
+        assert torch.equal(out, th if lam else d)
+    other = torch.empty(70_001, dtype=torch.float32 if dtype != torch.float32 else torch.bfloat16)
+    spec.into(state, lam, other)  # another output dtype: computed in float32, then cast
+    assert torch.equal(other, spec.at(state, lam).to(other.dtype))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_lerp_is_slice_invariant(dtype):
+    """torch.lerp is a fused kernel: if its vector body and scalar tail rounded differently,
+    a merge computed in slices (the engine) would differ from one computed whole (in place)."""
+    g = torch.Generator().manual_seed(5)
+    d, th = (torch.randn(10_007, generator=g).to(dtype) for _ in range(2))
+    for lam in (0.1, 0.3, 0.7, 0.123456789):
+        whole = torch.lerp(d, th, lam)
+        for start in range(0, 40):
+            for stop in (start + 1, start + 7, start + 33, 10_007):
+                assert torch.equal(torch.lerp(d[start:stop], th[start:stop], lam), whole[start:stop]), (lam, start, stop)
 
 
 # -- SLERP ---------------------------------------------------------------------------------
