@@ -45,7 +45,8 @@ def count_nonfinite(x: torch.Tensor) -> int:
     """Number of NaN/Inf entries of a float tensor. Fast path: any NaN/Inf entry makes the
     sum NaN/Inf, so a finite sum proves every entry finite (an overflowing sum of finite
     entries only sends us to the exact count)."""
-    if bool(torch.isfinite(x.sum())):
+    total = x.float().sum() if x.dtype == torch.float16 else x.sum()  # a float16 sum overflows soon
+    if bool(torch.isfinite(total)):
         return 0
     return int((~torch.isfinite(x)).sum())
 

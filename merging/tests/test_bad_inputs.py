@@ -70,6 +70,25 @@ def test_nonfinite_parent_refused_unless_allowed(toys, tmp_path, value, method):
     assert json.loads((out / "merge_provenance.json").read_text())["nonfinite_entries"] == {"think:c.conv": 1}
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_nonfinite_found_in_reduced_precision_parents(tmp_path, dtype):
+    """linear checks its parents as stored (no float32 copy); a float16 slice whose plain sum
+    would overflow is still told apart from one holding an Inf."""
+    from merging.validate import count_nonfinite
+
+    big = torch.full((4096,), 60000.0, dtype=torch.float16)
+    assert count_nonfinite(big) == 0
+    big[7] = float("inf")
+    assert count_nonfinite(big) == 1
+    direct, think = ({k: v.to(dtype) if v.is_floating_point() else v for k, v in toy_tensors(seed).items()}
+                     for seed in (1, 2))
+    think["a.weight"][2, 3] = float("-inf")
+    d = write_checkpoint(tmp_path / "direct", direct)
+    t = write_checkpoint(tmp_path / "think", think)
+    refused(r"think/model.safetensors: tensor 'a.weight' of the think parent holds 1 NaN/Inf values",
+            "linear", d, t, root=tmp_path)
+
+
 @pytest.mark.parametrize("cut", [10, 200])
 def test_truncated_safetensors(toys, tmp_path, cut):
     bad = variant(tmp_path, "bad")
