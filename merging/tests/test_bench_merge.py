@@ -3,7 +3,9 @@ hidden 1024, 28 layers, vocab 151936, tied embeddings; ~1.2 GB each, cached in .
 
 Reports, measured in one run: the I/O floor (safetensors reads both parents and writes one
 model), our linear merge, our 11-point linear sweep, the sweep's own I/O floor (safetensors
-reads both parents and writes eleven models: what any sweep must at least do), and peak
+reads both parents and writes eleven models), the bare cost of writing eleven outputs'
+bytes (plain writes on every core, nothing read or computed: a bound below any sweep that
+writes eleven checkpoints; it shows whether "sweep <= 3x merge" is reachable here), and peak
 resident memory (VmHWM of a
 fresh subprocess per figure: ru_maxrss would inherit the parent's size at fork). Inputs
 are read hot from the page cache. Outputs go to OUT_ROOT: /dev/shm when it has room for
@@ -117,6 +119,20 @@ def _job(job: str, out: Path) -> None:
             (out / str(k)).mkdir(parents=True)
             save_file(direct, str(out / str(k) / "model.safetensors"), metadata={"format": "pt"})
         del direct, think
+    elif job == "write11":  # no reading, no arithmetic: eleven outputs' bytes, on every core
+        from concurrent.futures import ThreadPoolExecutor
+
+        chunk = memoryview(bytes(2 << 20))
+
+        def write_one(k: int) -> None:
+            with open(out / f"{k}.bin", "wb", buffering=0) as fh:
+                left = MODEL_BYTES
+                while left:
+                    left -= fh.write(chunk[:min(left, len(chunk))])
+
+        out.mkdir(parents=True)
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            list(pool.map(write_one, range(len(SWEEP))))
     elif job == "merge":
         merge("linear", dirs["direct"], dirs["think"], lams=[0.5], outs=[out], progress=False)
     elif job == "sweep":
@@ -140,11 +156,13 @@ def report() -> dict:
         ones.append(_measure("merge", out))
     floor, one = (min(runs, key=lambda r: r["seconds"]) for runs in (floors, ones))
     sweep_floor = _measure("sweep_floor", out)
+    write11 = _measure("write11", out)
     sweep = _measure("sweep", out)
     figures = {
         "io_floor_s": floor["seconds"], "merge_s": one["seconds"], "sweep11_s": sweep["seconds"],
         "floor_runs_s": [r["seconds"] for r in floors], "merge_runs_s": [r["seconds"] for r in ones],
-        "sweep_io_floor_s": sweep_floor["seconds"],
+        "sweep_io_floor_s": sweep_floor["seconds"], "write11_s": write11["seconds"],
+        "write11_over_merge": write11["seconds"] / one["seconds"],
         "merge_over_floor": one["seconds"] / floor["seconds"], "sweep_over_merge": sweep["seconds"] / one["seconds"],
         "sweep_floor_over_merge": sweep_floor["seconds"] / one["seconds"],
         "sweep_over_sweep_floor": sweep["seconds"] / sweep_floor["seconds"],
@@ -166,6 +184,8 @@ def report() -> dict:
     print(f"  its I/O floor (safetensors: read 2, write 11): {figures['sweep_io_floor_s']:.2f} s = "
           f"{figures['sweep_floor_over_merge']:.2f}x one merge; the sweep = "
           f"{figures['sweep_over_sweep_floor']:.2f}x its floor")
+    print(f"  writing eleven outputs' bytes alone (plain writes on {os.cpu_count()} threads, nothing read or "
+          f"computed): {figures['write11_s']:.2f} s = {figures['write11_over_merge']:.2f}x one merge")
     print(f"  peak RSS: merge {figures['merge_peak_rss_mb']:.0f} MB, sweep {figures['sweep_peak_rss_mb']:.0f} MB "
           f"(after imports {figures['import_rss_mb']:.0f} MB; target < 1024 MB); "
           f"floor {figures['floor_peak_rss_mb']:.0f} MB")
