@@ -5,14 +5,17 @@ Reports, measured in one run: the I/O floor (safetensors reads both parents and 
 model), our linear merge, our 11-point linear sweep, the sweep's own I/O floor (safetensors
 reads both parents and writes eleven models), the bare cost of writing eleven outputs'
 bytes (plain writes on every core, nothing read or computed: a bound below any sweep that
-writes eleven checkpoints; it shows whether "sweep <= 3x merge" is reachable here), and peak
-resident memory (VmHWM of a
-fresh subprocess per figure: ru_maxrss would inherit the parent's size at fork). Inputs
-are read hot from the page cache. Outputs go to OUT_ROOT: /dev/shm when it has room for
-the sweep's 11 models (so the figures measure the engine, not the disk: eleven 1.2 GB
-outputs exceed the kernel's dirty-page limit and a sweep to disk runs at disk speed),
-else .cache/; BENCH_OUT=dir chooses. Targets: merge <= 1.3x floor, sweep <= 3x merge,
-RSS < 1 GB. Figures are printed, never asserted.
+writes eleven checkpoints; it shows whether "sweep <= 3x merge" is reachable here), and
+peak resident memory (VmHWM of a fresh subprocess per figure: ru_maxrss would inherit the
+parent's size at fork).
+
+Inputs are read hot from the page cache; BENCH_COLD=1 evicts them before every figure
+instead, so every job reads its parents from disk (the usual case for real checkpoints).
+Outputs go to OUT_ROOT: /dev/shm when it has room for the sweep's 11 models (so the figures
+measure the engine, not the disk: eleven 1.2 GB outputs exceed the kernel's dirty-page
+limit and a sweep to disk runs at disk speed), else .cache/; BENCH_OUT=dir chooses.
+Targets: merge <= 1.3x floor, sweep <= 3x merge, RSS < 1 GB. Figures are printed, never
+asserted.
 
     pytest -m bench merging/tests/test_bench_merge.py -s           # or, without pytest:
     python -m merging.tests.test_bench_merge
@@ -88,9 +91,26 @@ def build_parents() -> dict[str, Path]:
     return dirs
 
 
+def cold() -> bool:
+    return os.environ.get("BENCH_COLD", "") not in ("", "0")
+
+
+def evict_inputs() -> None:
+    """Drop the parents' pages from the page cache (clean pages: no root needed)."""
+    for role in ("direct", "think"):
+        fd = os.open(CACHE / role / "model.safetensors", os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
 def _measure(job: str, out: Path) -> dict:
     """Run one job in a fresh interpreter; returns its seconds and peak RSS."""
     shutil.rmtree(out, ignore_errors=True)
+    if cold():
+        evict_inputs()
     res = subprocess.run([sys.executable, "-m", "merging.tests.test_bench_merge", "--job", job, str(out)],
                          cwd=ROOT, capture_output=True, text=True, check=True)
     shutil.rmtree(out, ignore_errors=True)
@@ -145,7 +165,7 @@ def _job(job: str, out: Path) -> None:
 
 def report() -> dict:
     dirs = build_parents()
-    for d in dirs.values():  # warm the page cache: every figure below reads hot files
+    for d in dirs.values():  # warm the page cache: every figure below reads hot files (unless cold)
         with open(d / "model.safetensors", "rb") as fh:
             while fh.read(1 << 26):
                 pass
@@ -172,7 +192,10 @@ def report() -> dict:
         "input_gb": sum((d / "model.safetensors").stat().st_size for d in dirs.values()) / 1e9,
         "cpu_threads": os.cpu_count(), "out_root": str(out), "load_avg_1min": os.getloadavg()[0],
     }
-    print(f"\nlinear merge of two Qwen3-0.6B-shaped bf16 checkpoints (inputs hot in the page cache, "
+    inputs = ("inputs evicted from the page cache before every figure (read from disk)" if cold()
+              else "inputs hot in the page cache")
+    figures["inputs"] = "cold" if cold() else "hot"
+    print(f"\nlinear merge of two Qwen3-0.6B-shaped bf16 checkpoints ({inputs}, "
           f"outputs to {out}; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
     print(f"  I/O floor (safetensors: read 2, write 1): {figures['io_floor_s']:.2f} s "
           f"(cpu {figures['floor_cpu_s']:.2f} s; merge cpu {figures['merge_cpu_s']:.2f} s, "
