@@ -139,7 +139,13 @@ def _as_list(v) -> list:
 
 
 def merge_fingerprint(parent_fps: Sequence[str], method: str, params: dict, lam: float, seed: int) -> str:
-    blob = json.dumps([SWEEP_VERSION, list(parent_fps), method, params, round(lam, 6), seed], sort_keys=True)
+    """Identity of one merged model: parents, method (with its numerics revision), parameters,
+    lam and seed."""
+    from merging.registry import get_method
+
+    revision = get_method(method).revision
+    blob = json.dumps([SWEEP_VERSION, list(parent_fps), method, revision, params, round(lam, 6), seed],
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 

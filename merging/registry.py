@@ -16,6 +16,8 @@ Two optional speed-ups: `at_into(state, lam, out)` writes at(state, lam) rounded
 dtype straight into `out` (bit-identical to `out.copy_(at(state, lam))`; callers use
 `spec.into`), and `upcast=False` tells the engine to hand `prepare` the parents' tensors in
 their stored dtype rather than float32 copies (the method upcasts where it computes).
+`revision` counts changes to the bits a method produces (stored evaluation results are keyed
+by it).
 """
 from __future__ import annotations
 
@@ -82,6 +84,9 @@ class MethodSpec:
     summarize: Callable[[dict[str, float]], dict[str, float]] | None = None
     at_into: Callable[[Any, float, Any], None] | None = None
     upcast: bool = True
+    # bumped whenever a change alters the bits a method produces; results keyed by merge
+    # (evals.sweep.merge_fingerprint) include it, so stale points are recomputed, not reused
+    revision: int = 1
 
     def into(self, state: Any, lam: float, out: Any) -> None:
         """Write theta(lam) for one tensor (or slice) into `out`, rounded to out's dtype."""

@@ -86,6 +86,20 @@ def test_job_fingerprints():
     assert got != job_fingerprint(SweepJob("p", "ties(density=0.5)", 0.3, "x", 0), fps, 4)
 
 
+def test_merge_fingerprint_follows_the_methods_numerics_revision(monkeypatch):
+    """A change that alters a method's bits bumps its revision: points stored before it are
+    recomputed rather than mixed with new ones."""
+    import dataclasses
+
+    import merging.registry as registry
+
+    before = merge_fingerprint(["d" * 20, "t" * 20], "linear", {}, 0.3, 0)
+    real = registry.get_method
+    monkeypatch.setattr(registry, "get_method",
+                        lambda name: dataclasses.replace(real(name), revision=real(name).revision + 1))
+    assert merge_fingerprint(["d" * 20, "t" * 20], "linear", {}, 0.3, 0) != before
+
+
 def test_plan_keys_are_the_stored_records_keys(single):
     cfg, records = single
     plan = SweepPlan(cfg)

@@ -39,6 +39,7 @@ SPEC = register(
         params={},
         paper="https://arxiv.org/abs/2203.05482",
         description="weighted average (1-lam)*D + lam*T",
+        revision=2,  # torch.lerp since revision 2
         prepare=prepare,
         at=at,
         elementwise=True,

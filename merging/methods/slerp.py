@@ -68,6 +68,7 @@ SPEC = register(
         },
         paper="https://doi.org/10.1145/325165.325242",
         description="spherical interpolation per tensor, weighted-average fallback when |cos| > eps",
+        revision=2,  # fallback through torch.lerp since revision 2
         prepare=prepare,
         at=at,
         diagnose=diagnose,
