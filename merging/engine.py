@@ -241,22 +241,23 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
                 writers: list[ShardWriter], stats: dict | None, seed: int, check: bool) -> dict[str, float]:
     spec, params = stream.spec, stream.params
     diag: dict[str, float] = {}
-    # output k's merge-and-write runs on lane k: the K outputs of a sweep proceed in parallel
-    # (one output: merged on this thread, written on the lane)
-    behind = WriteBehind(WRITE_BEHIND_BYTES, lanes=min(len(lams), os.cpu_count() or 1))
+    # output k's merge-and-write runs on lane k % lanes: the K outputs of a sweep proceed in
+    # parallel (one output: merged on this thread, written on the lane)
+    lanes = min(len(lams), os.cpu_count() or 1)
+    behind = WriteBehind(WRITE_BEHIND_BYTES, lanes=lanes)
     gen = None
     pieces = stream.plan(order, spec.elementwise, floats_only=False)
-    # one output buffer per lane and dtype, reused slice after slice (a lane runs its jobs in
-    # order and `write` has copied the bytes out when it returns)
-    buffers: list[dict[torch.dtype, torch.Tensor]] = [{} for _ in lams]
+    # one output buffer per lane and dtype, reused slice after slice (a lane runs its jobs one
+    # after another and `write` has copied the bytes out when it returns)
+    buffers: list[dict[torch.dtype, torch.Tensor]] = [{} for _ in range(lanes)]
 
-    def out_buffer(k: int, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    def out_buffer(lane: int, like: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         n = like.numel()
         if n > CHUNK_ELEMS:
             return torch.empty(like.shape, dtype=dtype, device=like.device)
-        buf = buffers[k].get(dtype)
-        if buf is None or buf.device != like.device:
-            buf = buffers[k][dtype] = torch.empty(CHUNK_ELEMS, dtype=dtype, device=like.device)
+        buf = buffers[lane].get(dtype)
+        if buf is None:
+            buf = buffers[lane][dtype] = torch.empty(CHUNK_ELEMS, dtype=dtype, device=like.device)
         return buf[:n].view(like.shape)
 
     # closing: the reader threads stop before the files close, even on error
@@ -281,12 +282,12 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
                     behind.submit(lambda w=writers[0], n=name, out=out: w.write(n, out), nbytes)
                     continue
                 for k, (lam, writer) in enumerate(zip(lams, writers)):
-                    def job(w=writer, n=name, s=state, lam=lam, k=k, like=x["think"]):
-                        out = out_buffer(k, like, dtypes[n])
+                    def job(w=writer, n=name, s=state, lam=lam, lane=k % lanes, like=x["think"]):
+                        out = out_buffer(lane, like, dtypes[n])
                         spec.into(s, lam, out)
                         w.write(n, out)
 
-                    behind.submit(job, nbytes, lane=k)
+                    behind.submit(job, nbytes, lane=k % lanes)
             behind.drain()
         finally:
             behind.close()

@@ -8,9 +8,10 @@ average, is torch.lerp, one kernel that reads the parents in their stored dtype,
 float32 and rounds once into the output (4x faster than upcasting, two products, a sum and a
 cast; it is what makes a merge cost little more than its I/O). Fused kernels may use FMA on
 their vector path and not on their scalar tail, so an element could round differently
-depending on how a tensor is sliced; test_steps.py checks that torch.lerp is slice-invariant
-on the machine it runs on. Everything else avoids fused kernels, so a merged tensor is
-bit-identical whether it is computed whole, in slices (the streaming engine), or in place.
+depending on how a tensor is sliced; merging/tests/test_operators.py checks that torch.lerp
+is slice-invariant on the machine it runs on. Everything else avoids fused kernels, so a
+merged tensor is bit-identical whether it is computed whole, in slices (the streaming
+engine), or in place.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ FUSED_LERP_DTYPES = (torch.bfloat16, torch.float16, torch.float32)
 def lerp_into(a: Tensor, b: Tensor, w: float, out: Tensor) -> None:
     """out <- lerp(a, b, w) rounded to out's dtype. When a, b and out share a dtype, one pass:
     torch computes reduced-precision lerp in float32 and rounds once, which equals
-    `lerp(a, b, w).to(out.dtype)` bit for bit (test_steps.py checks it)."""
+    `lerp(a, b, w).to(out.dtype)` bit for bit (merging/tests/test_operators.py checks it)."""
     if a.dtype == b.dtype == out.dtype and out.dtype in FUSED_LERP_DTYPES and a.shape == out.shape:
         torch.lerp(a, b, w, out=out)
     else:
