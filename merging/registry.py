@@ -21,10 +21,11 @@ by it).
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from merging.named_registry import NamedRegistry
 
 # Filled in one place: every built-in operator module, one method each.
 _BUILTIN_MODULES = [
@@ -144,35 +145,17 @@ class MethodSpec:
         return ", ".join(f"{k} (default {p.default!r})" for k, p in self.params.items()) or "none"
 
 
-_REGISTRY: dict[str, MethodSpec] = {}
-_loaded = False
+_METHODS: NamedRegistry[MethodSpec] = NamedRegistry("merge method", _BUILTIN_MODULES)
 
 
 def register(spec: MethodSpec) -> MethodSpec:
-    if spec.name in _REGISTRY:
-        raise ValueError(f"merge method {spec.name!r} is registered twice")
-    _REGISTRY[spec.name] = spec
-    return spec
-
-
-def _load_builtins() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for mod in _BUILTIN_MODULES:
-            importlib.import_module(mod)
+    return _METHODS.register(spec)
 
 
 def get_method(name: str) -> MethodSpec:
-    _load_builtins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown merge method {name!r}; known: {', '.join(list_methods())}"
-        ) from None
+    return _METHODS.get(name)
 
 
 def list_methods() -> list[str]:
-    _load_builtins()
-    return list(_REGISTRY)
+    """Method names in registration order (the order of _BUILTIN_MODULES)."""
+    return _METHODS.names()
