@@ -38,6 +38,14 @@ def combine(a: Tensor, wa: float, b: Tensor, wb: float) -> Tensor:
     return out
 
 
+def apply_task_vectors(base: Tensor, tau_direct: Tensor, tau_think: Tensor, lam: float,
+                       scale: float = 1.0) -> Tensor:
+    """base + scale * ((1 - lam) * tau_D + lam * tau_T) in float32 (scale 1 skips the product,
+    which would change nothing: x * 1 == x)."""
+    tau = combine(tau_direct, 1.0 - lam, tau_think, lam)
+    return f32(base) + (tau if scale == 1.0 else tau * scale)
+
+
 def lerp(a: Tensor, b: Tensor, w: float) -> Tensor:
     """(1 - w) * a + w * b in float32 by torch.lerp: a + w * (b - a) for |w| < 0.5, else
     b - (1 - w) * (b - a). Exact at both ends (w = 0 gives a, w = 1 gives b, bit for bit)."""

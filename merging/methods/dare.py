@@ -18,7 +18,7 @@ from typing import NamedTuple
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import combine, dare_drop, f32, task_vector
+from merging.steps import apply_task_vectors, dare_drop, task_vector
 
 
 class State(NamedTuple):
@@ -37,7 +37,7 @@ def prepare(direct, think, base, params, gen, stats) -> State:
 
 
 def at(state: State, lam: float) -> Tensor:
-    return f32(state.base) + combine(state.direct, 1.0 - lam, state.think, lam)
+    return apply_task_vectors(state.base, state.direct, state.think, lam)
 
 
 SPEC = register(

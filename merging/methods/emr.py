@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from merging.registry import MethodSpec, register
-from merging.steps import abs_sum, combine, f32, task_vector
+from merging.steps import abs_sum, apply_task_vectors, task_vector
 
 
 class State(NamedTuple):
@@ -64,7 +64,7 @@ def prepare(direct, think, base, params, gen, stats) -> State:
 
 
 def at(state: State, lam: float) -> Tensor:
-    return f32(state.base) + combine(state.direct, 1.0 - lam, state.think, lam)
+    return apply_task_vectors(state.base, state.direct, state.think, lam)
 
 
 SPEC = register(

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import combine, f32, task_vector
+from merging.steps import apply_task_vectors, task_vector
 
 
 class State(NamedTuple):
@@ -27,9 +27,8 @@ def prepare(direct, think, base, params, gen, stats) -> State:
 
 
 def at(state: State, lam: float) -> Tensor:
-    tau = combine(task_vector(state.direct, state.base), 1.0 - lam,
-                  task_vector(state.think, state.base), lam)
-    return f32(state.base) + tau * state.scale
+    return apply_task_vectors(state.base, task_vector(state.direct, state.base),
+                              task_vector(state.think, state.base), lam, state.scale)
 
 
 SPEC = register(
