@@ -89,7 +89,7 @@ def build_parents(shape: dict, root: Path, device: str, dtype: torch.dtype, seed
 def bench_swaps(args, dirs, dtype) -> list[dict]:
     from transformers import AutoModelForCausalLM
 
-    from evals.model_loading import choose_cache
+    from evals.sweep.live import choose_cache
     from merging.checkpoint import load_state_dict
     from merging.engine import merge
     from merging.inplace import InPlaceMerger

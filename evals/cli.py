@@ -14,7 +14,7 @@ import sys
 SUBCOMMANDS = {
     "merge": "merging.cli",
     "eval": "evals.eval_cli",
-    "sweep": "evals.sweep_cli",
+    "sweep": "evals.sweep.cli",
     "report": "evals.report.cli",
     "analyze": "evals.analysis.cli",
 }

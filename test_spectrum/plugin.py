@@ -14,15 +14,18 @@ prints in the terminal summary.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from evals.pairs import presets
+from evals.analysis.claims import plan_claims
+from evals.analysis.verdicts import multiplicity_note
+from evals.report.tables import format_verdict_table
+from evals.sweep.presets import get_preset, presets
 from test_spectrum.expected import expected_failure
+from test_spectrum.options import DEFAULT_PAIRS, selected_pairs, sweep_config
+from test_spectrum.suite import SuiteState
 
-DEFAULT_PAIRS = ("tiny", "qwen3-4b")
 _STATE = pytest.StashKey["SuiteState"]()
 
 
@@ -53,61 +56,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="run the cases listed in test_spectrum/expected.py as ordinary tests (no xfail)")
 
 
-def _csv(value: str | None) -> tuple[str, ...] | None:
-    return tuple(s.strip() for s in value.split(",") if s.strip()) if value else None
-
-
-def selected_pairs(config: pytest.Config) -> tuple[str, ...]:
-    return tuple(config.getoption("--pair") or DEFAULT_PAIRS)
-
-
-def sweep_config(config: pytest.Config, pair_name: str):
-    """The SweepConfig of one pair: its preset, overridden by the command-line options."""
-    from evals.pairs import get_preset
-    from evals.sweep import SweepConfig
-
-    preset = get_preset(pair_name)
-    opt = config.getoption
-    pair = preset.pair
-    if preset.marker == "gpu":
-        pair = pair.with_paths(opt("--direct"), opt("--think"), opt("--base"))
-    data = {}
-    for item in opt("--data"):
-        bench, sep, path = item.partition("=")
-        if not sep:
-            raise pytest.UsageError(f"--data {item!r}: expected BENCH=PATH")
-        data[bench] = path
-    sampling = preset.sampling
-    if opt("--max-new-tokens"):
-        sampling = replace(sampling, max_new_tokens=opt("--max-new-tokens"))
-    samples = dict(preset.samples_by_benchmark)
-    benchmarks = _csv(opt("--benchmarks")) or preset.benchmarks
-    if opt("--samples"):
-        samples = {b: opt("--samples") for b in benchmarks}
-        sampling = replace(sampling, n=opt("--samples"))
-    lams = _csv(opt("--lams"))
-    try:
-        return SweepConfig.from_preset(
-            pair_name, pairs=(pair,), methods=_csv(opt("--methods")),
-            lams=tuple(float(x) for x in lams) if lams else None, benchmarks=benchmarks,
-            sampling=sampling, samples=samples, data=data, limit=opt("--limit"),
-            backend=opt("--backend"), device=opt("--device"), results=opt("--results"))
-    except ValueError as exc:
-        raise pytest.UsageError(f"claim suite options for pair {pair_name!r}: {exc}") from None
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    from test_spectrum.suite import SuiteState
-
     config.stash[_STATE] = SuiteState(config)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "claim_case" not in metafunc.fixturenames:
         return
-    from evals.analysis.claims import plan_claims
-    from evals.pairs import get_preset
-
     params = []
     for pair_name in selected_pairs(metafunc.config):
         cfg = sweep_config(metafunc.config, pair_name)
@@ -136,9 +91,6 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     state = config.stash.get(_STATE, None)
     if state is None or not state.verdicts_seen:
         return
-    from evals.analysis.verdicts import multiplicity_note
-    from evals.report.tables import format_verdict_table
-
     tr = terminalreporter
     tr.write_sep("=", "thinking-spectrum claim verdicts")
     tr.write_line(format_verdict_table(state.verdicts_seen))

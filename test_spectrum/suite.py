@@ -8,8 +8,19 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
+from evals.analysis.claims import judge_case, plan_claims
+from evals.analysis.table import curves_from_records
 from evals.analysis.verdicts import Verdict
+from evals.benchmarks.registry import get_benchmark
+from evals.report.writer import write_report
+from evals.store import ResultsStore
+from evals.sweep.config import parse_method_label
+from evals.sweep.local import run_sweep
+from evals.sweep.plan import needs_base
+from evals.sweep.weights import missing_weights, pair_movement
+from test_spectrum.options import sweep_config
 
 
 class _PairOutcome:
@@ -40,11 +51,6 @@ class SuiteState:
 
     # -- one pair ----------------------------------------------------------------------
     def _run_pair(self, pair_name: str) -> _PairOutcome:
-        from evals.analysis.claims import judge_case, plan_claims
-        from evals.analysis.table import curves_from_records
-        from evals.store import ResultsStore
-        from test_spectrum.plugin import sweep_config
-
         cfg = sweep_config(self.config, pair_name)
         judge_only = self.config.getoption("--judge-only")
         if judge_only:
@@ -56,9 +62,6 @@ class SuiteState:
             reason = self._unavailable(cfg)
             if reason:
                 return _PairOutcome(skip=reason)
-            from evals.model_loading import pair_movement
-            from evals.sweep import run_sweep
-
             t0 = time.perf_counter()
             records = run_sweep(cfg, progress=self.config.getoption("verbose") > 0)
             self.notes.append(f"sweep {pair_name}: {len(records)} samples in {time.perf_counter() - t0:.1f} s "
@@ -78,18 +81,12 @@ class SuiteState:
 
     def _unavailable(self, cfg) -> str | None:
         """Why this pair cannot run here, naming what to provide; None when it can."""
-        from evals.benchmarks.registry import get_benchmark
-        from evals.model_loading import missing_weights
-        from evals.sweep import _needs_base, parse_method_label
-
         pair = cfg.pairs[0]
         if cfg.device.startswith("cuda"):
-            import torch
-
             if not torch.cuda.is_available():
                 return (f"pair {pair.name} needs a CUDA device (torch.cuda.is_available() is False); "
                         "run on a GPU machine, or pass --device cpu to try it on CPU")
-        need_base = any(_needs_base(parse_method_label(m)[0]) for m in cfg.methods)
+        need_base = any(needs_base(parse_method_label(m)[0]) for m in cfg.methods)
         missing = missing_weights(pair, need_base)
         if missing:
             return (f"pair {pair.name}: missing " + "; ".join(missing)
@@ -107,8 +104,6 @@ class SuiteState:
         outcomes = [o for o in self._pairs.values() if o.verdicts]
         if not outcomes:
             return
-        from evals.report.writer import write_report
-
         curves = [c for o in outcomes for c in o.curves]
         meta = {"source": "pytest claim suite"}
         for pair, info in self._meta.items():

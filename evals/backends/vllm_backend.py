@@ -30,7 +30,7 @@ from evals.backends.seeding import resolve_indices, sample_seed
 WORKER_EXTENSION = "evals.backends.vllm_worker.SpectrumWorkerExtension"
 
 
-def _import_vllm():
+def import_vllm():
     try:
         import vllm
     except ImportError:
@@ -56,7 +56,7 @@ class VLLMBackend:
 
     def __init__(self, model: str, *, dtype: str = "auto", seed: int = 0, batch_size: int = 512,
                  gpu_memory_utilization: float = 0.9, max_model_len: int | None = None, **engine_kwargs):
-        vllm = _import_vllm()
+        vllm = import_vllm()
         self._vllm = vllm
         self.batch_size = batch_size  # samples per generate() call from the runner
         self.llm = vllm.LLM(model=model, dtype=dtype, seed=seed, worker_extension_cls=WORKER_EXTENSION,

@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evals.backends.vllm_backend import VLLMBackend, _import_vllm
+from evals.backends.vllm_backend import VLLMBackend, import_vllm
 from evals.backends.vllm_names import mismatches
-from evals.model_loading import LoadedPair
+from evals.sweep.live import LoadedPair
 
 MERGE_EXTENSION = "evals.backends.vllm_merge_worker.SpectrumMergeExtension"
 GiB = 1 << 30
@@ -62,7 +62,7 @@ class VLLMMergeBackend(VLLMBackend):
 
     def __init__(self, model: str, *, dtype: str = "auto", seed: int = 0, batch_size: int = 512,
                  gpu_memory_utilization: float = 0.9, max_model_len: int | None = None, **engine_kwargs):
-        vllm = _import_vllm()
+        vllm = import_vllm()
         self._vllm = vllm
         self.batch_size = batch_size
         self.llm = vllm.LLM(model=model, dtype=dtype, seed=seed, worker_extension_cls=MERGE_EXTENSION,

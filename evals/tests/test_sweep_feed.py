@@ -232,7 +232,7 @@ HAVE_VLLM = importlib.util.find_spec("vllm") is not None
 def test_vllm_inplace_sweep_swaps_and_probes(tmp_path):
     """One engine, parents on its GPU: parents and merges swap in, the probe agrees, outputs follow."""
     from evals.backends.base import SamplingParams
-    from evals.model_loading import load_pair
+    from evals.sweep.loading import load_pair
     from evals.tests.test_sweep_jobs import tiny_pair
 
     pair = tiny_pair(tmp_path)
@@ -271,8 +271,8 @@ def test_cuda_merge_equals_cpu_bit_for_bit(dirs, method, params):
 def test_cuda_sweep_fills_the_planned_keys(tmp_path):
     """The transformers in-place sweep on CUDA: parents and states on the GPU, every planned sample
     stored under the same (device-independent) keys as a CPU run would use."""
-    from evals.sweep import run_sweep
-    from evals.sweep_jobs import SweepPlan
+    from evals.sweep.local import run_sweep
+    from evals.sweep.plan import SweepPlan
     from evals.tests.test_sweep_jobs import small_config, tiny_pair
 
     cfg = small_config(tiny_pair(tmp_path / "pair"), tmp_path / "cuda.jsonl", device="cuda", dtype="bfloat16")

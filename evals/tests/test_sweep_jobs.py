@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from evals.backends.base import SamplingParams
-from evals.pairs import PairSpec, get_preset
+from evals.sweep.presets import PairSpec, get_preset
 from evals.store import ResultsStore
-from evals.sweep import SweepConfig, merge_fingerprint, run_sweep
-from evals.sweep_jobs import PairWorker, SweepJob, SweepPlan, job_fingerprint, plan_jobs
+from evals.sweep.config import SweepConfig
+from evals.sweep.local import run_sweep
+from evals.sweep.plan import SweepJob, SweepPlan, job_fingerprint, merge_fingerprint, plan_jobs
+from evals.sweep.worker import PairWorker
 
 pytestmark = pytest.mark.fast
 
@@ -146,7 +148,7 @@ def _jobs(spec: str) -> list[SweepJob]:
 
 
 def test_affinity_queue_keeps_a_worker_on_its_method_then_steals():
-    from evals.ray_sweep import AffinityQueue
+    from evals.sweep.ray_driver import AffinityQueue
 
     q = AffinityQueue(_jobs("a:1 a:2 a:3 a:4 b:1"))
     order = [(w, q.next_for(w)) for w in (0, 1, 0, 1, 0, 0, 1)]

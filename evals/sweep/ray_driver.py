@@ -8,7 +8,7 @@ holding one GPU (or one CPU for a CPU config), the results store written by the 
 Jobs already complete in the store are never sent; an actor receives a job's stored samples
 and returns only the missing ones, which the driver appends (fsync'd, one writer), so a
 cluster killed at any moment resumes from the store with at most the jobs in flight lost.
-An actor loads its pair once (`evals.sweep_jobs.PairWorker`) and keeps the current method's
+An actor loads its pair once (`evals.sweep.worker.PairWorker`) and keeps the current method's
 merger, so prepare runs once per (actor, method) and each lam is one in-place `apply`; the
 `AffinityQueue` keeps handing an actor the jobs of the method it already prepared. A job
 is the single-process sweep's `evaluate` call itself, so under greedy decoding the records
@@ -21,13 +21,21 @@ filesystem or the hub cache); `--ray-working-dir` ships a source tree instead of
 """
 from __future__ import annotations
 
+import os
+import socket
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
+from tqdm import tqdm
+from transformers.utils import logging as hf_logging
+
 from evals.records import SampleRecord
-from evals.sweep import SweepConfig
-from evals.sweep_jobs import PairWorker, SweepJob, SweepPlan
+from evals.store import ResultsStore
+from evals.sweep.config import SweepConfig
+from evals.sweep.plan import SweepJob, SweepPlan
+from evals.sweep.worker import PairWorker
 
 
 def _import_ray():
@@ -93,9 +101,6 @@ class SweepActor:
     """Runs jobs on one device; holds one pair at a time (wrapped by `ray.remote` at start)."""
 
     def __init__(self, config: SweepConfig, threads: int, max_mergers: int = 1):
-        import torch
-        from transformers.utils import logging as hf_logging
-
         torch.set_num_threads(max(1, threads))
         hf_logging.disable_progress_bar()
         self.config, self.max_mergers = config, max_mergers
@@ -113,9 +118,6 @@ class SweepActor:
         return store.new
 
     def where(self) -> str:
-        import os
-        import socket
-
         return f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -131,8 +133,6 @@ def run_ray_sweep(config: SweepConfig, *, address: str | None = None, workers: i
     """Evaluate every job of `config` on Ray actors (resuming from its results store); returns
     all records in the single-process order. Uses the running Ray session if there is one,
     else `ray.init(address)` (None: a local cluster) and shuts it down at the end."""
-    from evals.store import ResultsStore
-
     ray = _import_ray()
     if store is None:
         Path(config.results).parent.mkdir(parents=True, exist_ok=True)
@@ -154,8 +154,6 @@ def run_ray_sweep(config: SweepConfig, *, address: str | None = None, workers: i
 
 def _drive(ray, config, plan, pending, store, workers, gpus_per_worker, cpus_per_worker, progress,
            max_mergers, on_job, max_actor_restarts) -> None:
-    from tqdm import tqdm
-
     gpus = (1.0 if _uses_gpu(config) else 0.0) if gpus_per_worker is None else float(gpus_per_worker)
     if workers is None:
         have = ray.cluster_resources()

@@ -11,29 +11,30 @@ data {bench: path}, limit, prompt_mode, backend, device, dtype, batch_size, seed
 engine {vllm.LLM kwargs; parents: device|host|auto}, merge_cache (true|false|null = when it fits).
 A rerun resumes: samples already in the results store are not generated again.
 With --ray each (pair, method, lam, benchmark, seed) job runs on a Ray actor holding one GPU
-(one CPU for a CPU config); the driver alone writes the store (evals.ray_sweep).
+(one CPU for a CPU config); the driver alone writes the store (evals.sweep.ray_driver).
 """
 from __future__ import annotations
 
 import argparse
 from dataclasses import replace
 
+from evals.analysis.claims import Thresholds, judge_all
+from evals.analysis.table import curves_from_records
 from evals.report.cli import add_common_options
+from evals.report.tables import format_verdict_table
+from evals.report.writer import write_report
+from evals.sweep.config import SweepConfig
+from evals.sweep.local import run_sweep
+from evals.sweep.weights import pair_movement
 
 
 def run(args: argparse.Namespace) -> int:
-    from evals.analysis.claims import Thresholds, judge_all
-    from evals.analysis.table import curves_from_records
-    from evals.report.tables import format_verdict_table
-    from evals.report.writer import write_report
-    from evals.sweep import SweepConfig, run_sweep
-
     cfg = SweepConfig.from_yaml(args.config)
     overrides = {k: v for k, v in (("results", args.results), ("limit", args.limit), ("device", args.device))
                  if v is not None}
     cfg = replace(cfg, **overrides)
     if args.ray:
-        from evals.ray_sweep import run_ray_sweep
+        from evals.sweep.ray_driver import run_ray_sweep  # needs Ray, an optional extra
 
         env = {"working_dir": args.ray_working_dir, "excludes": ["results/", "reports/", ".git/"]} \
             if args.ray_working_dir else None
@@ -58,8 +59,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _movement(cfg) -> dict:
-    from evals.model_loading import pair_movement
-
     return {p.name: pair_movement(p) for p in cfg.pairs if p.base is not None}
 
 

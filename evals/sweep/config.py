@@ -1,33 +1,24 @@
-"""A lam sweep: every (pair, method, lam, benchmark) point evaluated into one results store.
+"""What a lam sweep evaluates: pairs, method labels, lams, benchmarks and sampling, validated.
 
     config = SweepConfig.from_preset("tiny")          # or SweepConfig.from_yaml("configs/tiny.yaml")
-    records = run_sweep(config)                       # resumes from config.results
+    name, params = parse_method_label("ties(density=0.2)")
 
-One model is loaded per pair and merged in place for each point (merging.inplace), so a
-sweep touches the disk only to read the parents once. Parents are evaluated as plain
-checkpoints (method None, lam 0 / 1) with their own chat templates; merges use the
-template of `pair.template_from`. Points whose samples are all stored are skipped without
-merging (the merge is applied lazily on the first generate call).
+The first layer of `evals.sweep`: presets (`evals.sweep.presets`) <- config <- plan <- worker
+<- drivers (`local`, `ray_driver`). Nothing here loads a model or a benchmark.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping
 
 from evals.backends.base import SamplingParams
-from evals.pairs import PairSpec, get_preset
-from evals.records import SampleRecord
-
-SWEEP_VERSION = "1"
+from evals.sweep.presets import PairSpec, get_preset
+from merging.registry import get_method
 
 
 def parse_method_label(label: str) -> tuple[str, dict]:
     """'ties(density=0.2)' -> ('ties', {'density': 0.2}), validated against the registry."""
-    from merging.registry import get_method
-
     name, _, rest = label.partition("(")
     name = name.strip()
     items: list[str] = []
@@ -136,87 +127,3 @@ class SweepConfig:
 
 def _as_list(v) -> list:
     return [s.strip() for s in v.split(",")] if isinstance(v, str) else list(v)
-
-
-def merge_fingerprint(parent_fps: Sequence[str], method: str, params: dict, lam: float, seed: int) -> str:
-    """Identity of one merged model: parents, method (with its numerics revision), parameters,
-    lam and seed."""
-    from merging.registry import get_method
-
-    revision = get_method(method).revision
-    blob = json.dumps([SWEEP_VERSION, list(parent_fps), method, revision, params, round(lam, 6), seed],
-                      sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
-def iter_points(config: SweepConfig) -> Iterator[tuple[PairSpec, str | None, float]]:
-    """(pair, method label or None for a parent, lam) in evaluation order."""
-    for pair in config.pairs:
-        yield pair, None, 0.0
-        yield pair, None, 1.0
-        for label in config.methods:
-            for lam in config.lams:
-                yield pair, label, lam
-
-
-def run_sweep(config: SweepConfig, *, store=None, progress: bool = True) -> list[SampleRecord]:
-    """Evaluate every point of `config` (resuming from its results store); returns all records."""
-    from evals.store import ResultsStore
-
-    store = store if store is not None else ResultsStore(_ensure_parent(config.results))
-    out: list[SampleRecord] = []
-    for pair in config.pairs:
-        out.extend(_run_pair(config, pair, store, progress))
-    return out
-
-
-def _ensure_parent(path: str) -> str:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _run_pair(config: SweepConfig, pair: PairSpec, store, progress: bool) -> list[SampleRecord]:
-    from evals.sweep_jobs import PairWorker, SweepPlan, load_problems
-
-    problems = load_problems(config)
-    plan = SweepPlan(config, problems=problems)
-    jobs = [j for j in plan.jobs if j.pair == pair.name]
-    if not any(plan.missing(j, store) for j in jobs):  # all stored: no model to load
-        return [store.get(k) for j in jobs for k in plan.keys(j)]
-    import torch
-
-    threads_before = torch.get_num_threads()
-    try:
-        worker = PairWorker(config, pair, problems=problems)
-        return _run_jobs(config, pair, worker, jobs, store, progress)
-    finally:
-        torch.set_num_threads(threads_before)
-
-
-def _run_jobs(config: SweepConfig, pair: PairSpec, worker, jobs, store, progress: bool) -> list[SampleRecord]:
-    from tqdm import tqdm
-
-    records: list[SampleRecord] = []
-    bar = tqdm(total=2 + len(config.methods) * len(config.lams), disable=not progress, unit="point",
-               desc=f"sweep {pair.name}")
-    for i, job in enumerate(jobs):
-        records.extend(worker.run(job, store))
-        if i + 1 == len(jobs) or jobs[i + 1].point != job.point:
-            bar.update(1)
-            bar.set_postfix(method=job.method or job.role)
-    bar.close()
-    worker.close()
-    return records
-
-
-def _needs_base(method: str) -> bool:
-    from merging.registry import get_method
-
-    return get_method(method).needs_base
-
-
-def _problems(bench, data: str | None, limit: int | None):
-    problems = bench.load(data)
-    if not problems:
-        raise ValueError(f"benchmark {bench.name}: no problems loaded from {data or 'its default source'}")
-    return problems[:limit] if limit else problems

@@ -1,0 +1,87 @@
+"""A worker: one pair loaded once, running that pair's jobs and swapping weights only when a
+job generates; keeps the merge's preparation between lams.
+
+    worker = PairWorker(config, config.pairs[0])
+    new = worker.run(job, store)             # the job's records (missing ones generated)
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+import torch
+
+from evals.benchmarks.registry import get_benchmark
+from evals.records import SampleRecord
+from evals.runner import evaluate
+from evals.sweep.config import SweepConfig, parse_method_label
+from evals.sweep.loading import load_pair
+from evals.sweep.plan import SweepJob, job_fingerprint, load_problems
+
+
+class PairWorker:
+    """One pair loaded once; runs that pair's jobs, swapping weights only when a job generates.
+
+    Keeps the `max_mergers` most recently used methods' mergers (their prepared states) alive:
+    1 bounds memory to one method's states, the single-process sweep's own footprint."""
+
+    def __init__(self, config: SweepConfig, pair, *, problems: dict | None = None, max_mergers: int = 1):
+        self.config, self.pair = config, pair
+        if config.threads:
+            # tiny models gain nothing from intra-op threads, and on a busy CPU they lose 10x+
+            torch.set_num_threads(config.threads)
+        self.loaded = load_pair(pair, device=config.device, dtype=config.dtype, batch_size=config.batch_size,
+                                backend=config.backend, engine=dict(config.engine))
+        self.problems = problems if problems is not None else load_problems(config)
+        self.max_mergers = max(1, max_mergers)
+        self._mergers: OrderedDict[str, object] = OrderedDict()
+
+    def fingerprint(self, job: SweepJob) -> str:
+        return job_fingerprint(job, self.loaded.fingerprints, self.config.seed)
+
+    def _merger(self, label: str):
+        if label in self._mergers:
+            self._mergers.move_to_end(label)
+            return self._mergers[label]
+        while len(self._mergers) >= self.max_mergers:
+            self._mergers.popitem(last=False)  # free the oldest method's states first
+        name, params = parse_method_label(label)
+        merger = self.loaded.merger(name, params, self.config.seed, cache=self.config.merge_cache)
+        self._mergers[label] = merger
+        return merger
+
+    def _applier(self, job: SweepJob):
+        return self.loaded.loader(job.role) if job.method is None else self._merger(job.method)
+
+    def run(self, job: SweepJob, store) -> list[SampleRecord]:
+        """All records of `job` (stored ones reused, missing ones generated and appended to `store`)."""
+        if job.pair != self.pair.name:
+            raise ValueError(f"job {job} belongs to pair {job.pair!r}; this worker holds {self.pair.name!r}")
+        proxy = _LazyPoint(self.loaded.backend, job.point, lambda: self._applier(job), job.lam, self.loaded.state)
+        tokenizer = self.loaded.tokenizers[job.role or self.pair.template_from]
+        return evaluate(proxy, tokenizer, get_benchmark(job.benchmark), self.problems[job.benchmark],
+                        self.config.params_for(job.benchmark), store=store, model=job.model_label,
+                        model_fingerprint=self.fingerprint(job), pair=self.pair.name, method=job.method,
+                        lam=job.lam, prompt_mode=self.config.prompt_mode, progress=False)
+
+    def close(self) -> None:
+        self._mergers.clear()
+        self.loaded.close()
+
+
+class _LazyPoint:
+    """A backend proxy that writes the job's point into the model on the first generate call
+    (not at all when every sample is stored; once for all jobs of one point)."""
+
+    def __init__(self, backend, point: tuple, applier: Callable[[], object], lam: float, state: dict):
+        self._backend, self._point, self._applier, self._lam, self._state = backend, point, applier, lam, state
+        self.batch_size = backend.batch_size
+        self.name = backend.name
+        self.supports_sample_indices = getattr(backend, "supports_sample_indices", False)
+
+    def generate(self, prompts, params, **kwargs):
+        if self._state.get("applied") != self._point:
+            self._state.pop("applied", None)  # a failed apply leaves the model in no known point
+            self._applier().apply(self._lam)
+            self._state["applied"] = self._point
+        return self._backend.generate(prompts, params, **kwargs)
