@@ -1,7 +1,7 @@
 """`spectrum eval`: evaluate one checkpoint on one benchmark into a resumable results file.
 
     spectrum eval --model models/qwen3-4b-thinking --benchmark aime25 --data data/aime25.jsonl \
-        --samples 10 --max-new-tokens 32768 --results results/aime25.jsonl --lam 1.0 --pair qwen3-4b
+        --samples 10 --results results/aime25.jsonl --lam 1.0 --pair qwen3-4b
 
 Rerunning the same command skips every sample already in --results. Defaults follow the
 paper's single setting for all merges (T=0.6, top_p=0.95, top_k=20). A parent checkpoint
@@ -12,6 +12,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import torch
+
+from evals.backends.base import SamplingParams
+from evals.backends.transformers_backend import TransformersBackend
+from evals.backends.vllm_backend import VLLMBackend
+from evals.benchmarks.registry import get_benchmark, list_benchmarks
+from evals.metrics import summary_table
+from evals.runner import evaluate, fingerprint_model
+from evals.store import ResultsStore
+from evals.sweep.presets import get_preset
+
+
+# The paper preset's cap (evals.sweep.presets, qwen3-4b): one number, one source.
+PAPER_MAX_NEW_TOKENS = get_preset("qwen3-4b").sampling.max_new_tokens
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("eval", help="evaluate a checkpoint on a benchmark (resumable)",
@@ -21,17 +36,22 @@ def add_parser(subparsers) -> None:
     p.add_argument("--data", default=None, help="local JSONL/parquet file or folder (default: the hub)")
     p.add_argument("--samples", type=int, default=None, help="samples per problem k (default: the benchmark's)")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N problems")
-    p.add_argument("--max-new-tokens", type=int, default=32768)
-    p.add_argument("--temperature", type=float, default=0.6)
-    p.add_argument("--top-p", type=float, default=0.95)
-    p.add_argument("--top-k", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", choices=("transformers", "vllm"), default="transformers")
+    p.add_argument("--max-new-tokens", type=int, default=PAPER_MAX_NEW_TOKENS,
+                   help=f"generation cap; an output hitting it counts as wrong (default {PAPER_MAX_NEW_TOKENS}, "
+                        "the paper preset's)")
+    p.add_argument("--temperature", type=float, default=0.6, help="sampling temperature (default 0.6, the paper's)")
+    p.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
+    p.add_argument("--top-k", type=int, default=20, help="top-k sampling cut (default 20)")
+    p.add_argument("--sample-seed", type=int, default=0,
+                   help="seeds generation: sample i of a problem draws from (sample seed, prompt, i) (default 0)")
+    p.add_argument("--backend", choices=("transformers", "vllm"), default="transformers",
+                   help="generation backend (default transformers)")
     p.add_argument("--device", default="cpu", help="transformers device, e.g. cpu or cuda")
     p.add_argument("--dtype", default=None, help="weights dtype, e.g. bfloat16 (default float32 on transformers)")
     p.add_argument("--batch-size", type=int, default=8, help="samples decoded together (transformers)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 is fastest on a busy machine)")
-    p.add_argument("--prompt-mode", choices=("chat_template", "chatml_system", "raw"), default="chat_template")
+    p.add_argument("--prompt-mode", choices=("chat_template", "chatml_system", "raw"), default="chat_template",
+                   help="how a prompt is rendered (default: the model's chat template)")
     p.add_argument("--grade-full-text", action="store_true", help="grade the whole output, as the paper did")
     p.add_argument("--label", default=None, help="model label in records (default: folder name)")
     p.add_argument("--pair", default="custom", help="pair name, e.g. qwen3-4b or tiny")
@@ -39,17 +59,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--lam", type=float, default=None, help="thinking weight lam of the checkpoint")
     p.add_argument("--fingerprint", default=None, help="override the content hash of the weights")
     p.add_argument("--results", required=True, help="results JSONL (appended to, never rewritten)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from evals.backends.base import SamplingParams
-    from evals.benchmarks.registry import get_benchmark, list_benchmarks
-    from evals.metrics import summary_table
-    from evals.runner import evaluate, fingerprint_model
-    from evals.store import ResultsStore
-
     if args.benchmark == "help":
         print("\n".join(list_benchmarks()))
         return 0
@@ -62,18 +76,12 @@ def run(args) -> int:
         problems = problems[: args.limit]
     params = SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
                             max_new_tokens=args.max_new_tokens, n=args.samples or bench.default_samples,
-                            seed=args.seed)
+                            seed=args.sample_seed)
     if args.threads:
-        import torch
-
         torch.set_num_threads(args.threads)
     if args.backend == "vllm":
-        from evals.backends.vllm_backend import VLLMBackend
-
-        backend = VLLMBackend(str(model_dir), dtype=args.dtype or "auto", seed=args.seed)
+        backend = VLLMBackend(str(model_dir), dtype=args.dtype or "auto", seed=args.sample_seed)
     else:
-        from evals.backends.transformers_backend import TransformersBackend
-
         backend = TransformersBackend.from_pretrained(str(model_dir), device=args.device, dtype=args.dtype,
                                                       batch_size=args.batch_size)
     store = ResultsStore(args.results)

@@ -20,8 +20,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Container, Sequence
 
+from tqdm import tqdm
+
 from evals.backends.base import Completion, SamplingParams
 from evals.benchmarks.base import Benchmark, Problem
+from evals.benchmarks.registry import get_benchmark
 from evals.grading.style import style_bleed
 from evals.grading.thinking import marker_token_ids, reasoned, split_text, split_tokens
 from evals.prompting import PROMPT_MODES, render_prompt
@@ -122,11 +125,7 @@ def evaluate(backend, tokenizer, benchmark: Benchmark | str, problems: Sequence[
              progress: bool = True) -> list[SampleRecord]:
     """All `params.n` records of every problem (stored ones reused, missing ones generated).
     `store`: a ResultsStore, or anything with `key in store`, `store.get(key)` and `store.append(record)`."""
-    from tqdm import tqdm
-
     if isinstance(benchmark, str):
-        from evals.benchmarks.registry import get_benchmark
-
         benchmark = get_benchmark(benchmark)
     if prompt_mode not in PROMPT_MODES:
         raise ValueError(f"unknown prompt mode {prompt_mode!r}; choose one of {', '.join(PROMPT_MODES)}")

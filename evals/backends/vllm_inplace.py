@@ -22,6 +22,7 @@ from pathlib import Path
 from evals.backends.vllm_backend import VLLMBackend, import_vllm
 from evals.backends.vllm_names import mismatches
 from evals.sweep.live import LoadedPair
+from merging.checkpoint import open_checkpoint
 
 MERGE_EXTENSION = "evals.backends.vllm_merge_worker.SpectrumMergeExtension"
 GiB = 1 << 30
@@ -121,8 +122,6 @@ def _total_gpu_bytes() -> int:
 def load_vllm_pair(pair, dirs: dict[str, Path], *, dtype: str | None, batch_size: int, fingerprints: dict,
                    tokenizers: dict, engine: dict | None = None):
     """Start one engine on the thinking parent and hand the workers the parents' directories."""
-    from merging.checkpoint import open_checkpoint
-
     engine = dict(engine or {})
     resident = engine.pop("parents", "auto")
     if resident not in ("auto", "device", "host"):

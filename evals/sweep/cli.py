@@ -18,13 +18,14 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from evals.analysis.claims import Thresholds, judge_all
+from evals.claims.catalog import Thresholds, judge_all
 from evals.analysis.table import curves_from_records
 from evals.report.cli import add_common_options
 from evals.report.tables import format_verdict_table
 from evals.report.writer import write_report
 from evals.sweep.config import SweepConfig
 from evals.sweep.local import run_sweep
+from evals.sweep.ray_driver import run_ray_sweep
 from evals.sweep.weights import pair_movement
 
 
@@ -34,8 +35,6 @@ def run(args: argparse.Namespace) -> int:
                  if v is not None}
     cfg = replace(cfg, **overrides)
     if args.ray:
-        from evals.sweep.ray_driver import run_ray_sweep  # needs Ray, an optional extra
-
         env = {"working_dir": args.ray_working_dir, "excludes": ["results/", "reports/", ".git/"]} \
             if args.ray_working_dir else None
         records = run_ray_sweep(cfg, address=args.ray_address, workers=args.workers,

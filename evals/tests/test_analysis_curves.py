@@ -9,6 +9,7 @@ from evals.analysis.points import Point, method_base, method_family, method_para
 from evals.analysis.synthetic import synthetic_point
 from evals.analysis.table import curves_from_records, curves_from_table
 from evals.records import SampleRecord
+from evals.analysis.bootstrap import simultaneous_ci
 
 pytestmark = pytest.mark.fast
 
@@ -185,7 +186,6 @@ def test_resample_refuses_mixed_groups():
 
 def test_simultaneous_band_matches_the_sidak_constant():
     # 10 independent N(0,1) columns: P(max |z| <= c) = 0.95 at c = z_{1-(1-0.95**0.1)/2} = 2.80
-    from evals.analysis.bootstrap import simultaneous_ci
 
     reps = np.random.default_rng(0).normal(size=(20000, 10))
     lo, hi = simultaneous_ci(np.zeros(10), reps, 0.95)
@@ -195,8 +195,6 @@ def test_simultaneous_band_matches_the_sidak_constant():
 
 
 def test_simultaneous_band_keeps_exact_and_missing_columns_apart():
-    from evals.analysis.bootstrap import simultaneous_ci
-
     reps = np.stack([np.random.default_rng(1).normal(size=500), np.full(500, 3.0),
                      np.full(500, np.nan)], axis=1)
     lo, hi = simultaneous_ci([0.0, 3.0, np.nan], reps)

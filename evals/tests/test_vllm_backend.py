@@ -5,6 +5,7 @@ import pytest
 
 from evals.backends.base import SamplingParams
 from evals.backends.vllm_backend import VLLMBackend, vllm_sampling_kwargs
+from evals.tests.tiny_lm import char_tokenizer
 
 HAVE_VLLM = importlib.util.find_spec("vllm") is not None
 
@@ -30,8 +31,6 @@ def test_swap_weights_takes_effect(tmp_path):
     """Swap a tiny Qwen3's norm weights in a live engine; the probe and greedy output follow."""
     import torch
     from transformers import Qwen3Config, Qwen3ForCausalLM
-
-    from evals.tests.tiny_lm import char_tokenizer
 
     tok = char_tokenizer()
     cfg = Qwen3Config(vocab_size=len(tok), hidden_size=128, intermediate_size=256, num_hidden_layers=2,
