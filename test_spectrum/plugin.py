@@ -2,7 +2,7 @@
 
 Loaded from the root conftest.py. Each (claim, pair, method, benchmark) case is one test
 (`test_spectrum/test_claims.py`), marked `fast` for the tiny fixture pair and `gpu` for the
-real Qwen3 pairs; the case list comes from `evals.analysis.claims.plan_claims`, so it is
+real Qwen3 pairs; the case list comes from `evals.claims.catalog.plan_claims`, so it is
 known before anything runs. The first test of a pair runs (or resumes) that pair's sweep
 through the results store and judges every case at once; at session end the verdicts and
 curves become a report in `--report-dir/<run-id>/` (and `latest`), and the verdict table
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from evals.analysis.claims import plan_claims
-from evals.analysis.verdicts import multiplicity_note
+from evals.claims.catalog import plan_claims
+from evals.claims.verdicts import multiplicity_note
 from evals.report.tables import format_verdict_table
 from evals.sweep.presets import get_preset, presets
 from test_spectrum.expected import expected_failure

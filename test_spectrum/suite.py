@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from evals.analysis.claims import judge_case, plan_claims
+from evals.claims.catalog import judge_case, plan_claims
 from evals.analysis.table import curves_from_records
-from evals.analysis.verdicts import Verdict
+from evals.claims.verdicts import Verdict
 from evals.benchmarks.registry import get_benchmark
 from evals.report.writer import write_report
 from evals.store import ResultsStore

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from evals.analysis.claims import Thresholds, judge_all
+from evals.claims.catalog import Thresholds, judge_all
 from evals.analysis.table import curves_from_records
 from evals.records import SampleRecord
 from evals.store import ResultsStore

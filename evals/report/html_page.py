@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from html import escape
 
-from evals.analysis.claims import Verdict
+from evals.claims.catalog import Verdict
 from evals.report.tables import CURVE_HEADERS, VERDICT_HEADERS, curve_rows, verdict_matrices, verdict_rows
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}
@@ -44,7 +44,7 @@ def render_html(data: dict) -> str:
         for title, files in data["plots"].items():
             parts.append(f"<h3>{escape(title)}</h3>")
             parts += [f'<img src="{escape(f, quote=True)}" alt="{escape(f, quote=True)}">' for f in files]
-    parts += ["<h2>Thresholds</h2>", "<p>Declared once in <code>evals/analysis/verdicts.py</code> "
+    parts += ["<h2>Thresholds</h2>", "<p>Declared once in <code>evals/claims/verdicts.py</code> "
               "(Thresholds); not tuned per run.</p>",
               _table(["threshold", "value"], [[k, v] for k, v in data["thresholds"].items()])]
     return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from evals.analysis.claims import Verdict
+from evals.claims.catalog import Verdict
 from evals.report.tables import CURVE_HEADERS, VERDICT_HEADERS, curve_rows, verdict_matrices, verdict_rows
 
 
@@ -37,7 +37,7 @@ def render_markdown(data: dict) -> str:
         out += ["## Plots", ""]
         for title, files in data["plots"].items():
             out += [f"### {_md_cell(title)}", ""] + [f"![{f}]({f})" for f in files] + [""]
-    out += ["## Thresholds", "", "Declared once in `evals/analysis/verdicts.py` (Thresholds); "
+    out += ["## Thresholds", "", "Declared once in `evals/claims/verdicts.py` (Thresholds); "
             "not tuned per run.", "",
             tabulate([[k, v] for k, v in data["thresholds"].items()], headers=["threshold", "value"],
                      tablefmt="github"), ""]

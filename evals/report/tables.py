@@ -10,8 +10,8 @@ from typing import Iterable, Sequence
 
 from tabulate import tabulate
 
-from evals.analysis.claims import CLAIMS, TITLES, Verdict
-from evals.analysis.verdicts import multiplicity_note
+from evals.claims.catalog import CLAIMS, TITLES, Verdict
+from evals.claims.verdicts import multiplicity_note
 
 VERDICT_HEADERS = ["claim", "pair", "method", "benchmark", "verdict", "evidence"]
 CURVE_HEADERS = ["lam", "role", "accuracy [CI]", "tokens", "thinks", "truncated", "malformed", "n"]

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from evals.analysis.claims import Thresholds, Verdict, count_verdicts, multiplicity_note
+from evals.claims.catalog import Thresholds, Verdict, count_verdicts, multiplicity_note
 from evals.analysis.points import Curve
 from evals.analysis.summary import summarize_curve
-from evals.analysis.verdicts import jsonable
+from evals.claims.verdicts import jsonable
 from evals.report.html_page import render_html
 from evals.report.markdown import render_markdown
 from evals.report.plots import write_plots

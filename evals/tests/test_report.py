@@ -9,7 +9,7 @@ import pytest
 
 from evals import cli as spectrum_cli
 from evals.analysis import cli as analyze_cli
-from evals.analysis.claims import judge_all
+from evals.claims.catalog import judge_all
 from evals.analysis.synthetic import synthetic_curve
 from evals.records import SampleRecord
 from evals.report import cli as report_cli

@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-from evals.analysis import wording as w
+from evals.claims import wording as w
 from evals.analysis.agreement import compare_curves
-from evals.analysis.judges_curve import DEFAULT, verdict
+from evals.claims.judges_curve import DEFAULT, verdict
 from evals.analysis.points import Curve
 from evals.analysis.sparse import compare_sparse
-from evals.analysis.verdicts import Thresholds, Verdict
+from evals.claims.verdicts import Thresholds, Verdict
 
 
 def _number(v) -> str:

@@ -1,7 +1,7 @@
 """The paper's claims as data: which claim applies where, its thresholds, and its verdict.
 
 One place to read:
-  * `Thresholds` (evals/analysis/verdicts.py): every number a verdict depends on, with
+  * `Thresholds` (evals/claims/verdicts.py): every number a verdict depends on, with
     documented defaults; fixed before a run.
   * `CLAIMS`: the claim names, in report order, and what each applies to:
       per curve (every method):   phase_transition, smooth, no_collapse, pareto,
@@ -18,12 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from evals.analysis.judges_compare import judge_linear_vs_slerp, judge_sparse_degradation
-from evals.analysis.judges_curve import (TITLES, judge_no_collapse, judge_pareto,
-                                         judge_phase_transition, judge_routing_gain, judge_smooth)
 from evals.analysis.points import Curve, method_base, method_family
-from evals.analysis.verdicts import (STATUSES, Thresholds, Verdict, count_verdicts,
-                                     multiplicity_note)
+from evals.claims.judges_compare import judge_linear_vs_slerp, judge_sparse_degradation
+from evals.claims.judges_curve import (TITLES, judge_no_collapse, judge_pareto,
+                                       judge_phase_transition, judge_routing_gain, judge_smooth)
+from evals.claims.verdicts import STATUSES, Thresholds, Verdict, count_verdicts, multiplicity_note
 
 __all__ = [
     "CLAIMS", "CURVE_CLAIMS", "TITLES", "STATUSES", "ClaimCase", "Thresholds", "Verdict",

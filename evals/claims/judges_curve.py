@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evals.analysis import wording as w
+from evals.claims import wording as w
 from evals.analysis.bootstrap import resample
 from evals.analysis.collapse import analyze_collapse
 from evals.analysis.pareto import dominance_all, hypervolume, pareto_front
@@ -18,7 +18,7 @@ from evals.analysis.points import Curve
 from evals.analysis.routing import routing_gains
 from evals.analysis.smoothness import analyze_smoothness
 from evals.analysis.transition import analyze_transition, fit_logistic
-from evals.analysis.verdicts import Thresholds, Verdict
+from evals.claims.verdicts import Thresholds, Verdict
 
 DEFAULT = Thresholds()
 TITLES = {
