@@ -2,10 +2,10 @@
 and transformers generation tokens/s at batch 1 against batch 64. Random-init parents (no
 weights needed): base random, direct and think = base + 1% noise, saved as safetensors.
 
-    python benchmarks/swap_bench.py                          # CPU, the tiny pair's shape (seconds)
-    python benchmarks/swap_bench.py --shape small            # CPU, a ~17M-parameter Qwen3 (a minute)
-    python benchmarks/swap_bench.py --device cuda            # GPU, the real Qwen3-4B shape (bf16)
-    python benchmarks/swap_bench.py --device cuda --layers 8 --methods linear,ties,lore --json out.json
+    python perf/swap_bench.py                          # CPU, the tiny pair's shape (seconds)
+    python perf/swap_bench.py --shape small            # CPU, a ~17M-parameter Qwen3 (a minute)
+    python perf/swap_bench.py --device cuda            # GPU, the real Qwen3-4B shape (bf16)
+    python perf/swap_bench.py --device cuda --layers 8 --methods linear,ties,lore --json out.json
 
 Figures (median of --repeats, CUDA synchronised) print as a table with the ratios measured in
 this one run; nothing is asserted. On CUDA expect ~25 GB of disk under --workdir and, with
