@@ -5,7 +5,8 @@
 - tokens: generated tokens per sample, split into reasoning (up to the last `</think>`)
   and answer, averaged per problem then over problems like accuracy.
 - truncation / malformed / think rates: shares of samples.
-- 95% CI: percentile bootstrap over problems (seeded numpy Generator).
+- 95% CI: percentile bootstrap over problems, drawn by `evals.analysis.bootstrap` (the same
+  replicates, hence the same interval, as the claims report's for that point).
 - paired difference of two models on the problems both answered: resample problems once
   and take both models' per-problem means from the same draw (every merge sees the same
   problems, so pairing removes the problem-difficulty variance).
@@ -19,9 +20,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from evals.analysis.bootstrap import ci, problem_weights
 from evals.records import SampleRecord
 
-N_BOOT = 2000
+N_BOOT = 1000  # the claims report's default (spectrum report/sweep --n-boot)
 
 
 @dataclass(frozen=True)
@@ -90,16 +92,15 @@ def avg_at_k(records: Sequence[SampleRecord]) -> float:
     return float(np.mean(list(pp.values())))
 
 
-def bootstrap_ci(values: Sequence[float], *, n_boot: int = N_BOOT, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean of per-problem values."""
+def bootstrap_ci(values: Sequence[float], *, n_boot: int = N_BOOT, seed: int = 0, level: float = 0.95,
+                 pair: str = "", benchmark: str = "") -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean of per-problem values (in sorted problem-id order),
+    with the replicates `evals.analysis.bootstrap` draws for (pair, benchmark)."""
     v = np.asarray(values, dtype=np.float64)  # (n_problems,)
     if v.size == 0:
         raise ValueError("bootstrap_ci: no values")
-    idx = np.random.default_rng(seed).integers(0, v.size, size=(n_boot, v.size))  # (n_boot, n)
-    means = v[idx].mean(axis=1)
-    alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
-    return float(lo), float(hi)
+    w = problem_weights(pair, benchmark, v.size, n_boot, seed)  # (n_boot, n) counts, rows sum to n
+    return ci(w @ v / v.size, level)
 
 
 def _group_key(r: SampleRecord) -> tuple:
@@ -115,9 +116,10 @@ def summarize_group(records: Sequence[SampleRecord], *, n_boot: int = N_BOOT, se
     graded = all(_graded(r) for r in records)
     acc = lo = hi = None
     if graded:
-        pp = list(per_problem(records, "accuracy").values())
+        by_id = per_problem(records, "accuracy")
+        pp = [by_id[pid] for pid in sorted(by_id)]
         acc = float(np.mean(pp))
-        lo, hi = bootstrap_ci(pp, n_boot=n_boot, seed=seed)
+        lo, hi = bootstrap_ci(pp, n_boot=n_boot, seed=seed, pair=first.pair, benchmark=first.benchmark)
 
     def mean_of(metric: str) -> float:
         return float(np.mean(list(per_problem(records, metric).values())))
