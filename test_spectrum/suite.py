@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from evals.claims.catalog import judge_case, plan_claims
+from evals.claims.verify import judge_and_report
 from evals.analysis.table import curves_from_records
 from evals.claims.verdicts import Verdict
 from evals.benchmarks.registry import get_benchmark
-from evals.report.writer import write_report
 from evals.store import ResultsStore
 from evals.sweep.config import parse_method_label
 from evals.sweep.local import run_sweep
@@ -110,8 +110,9 @@ class SuiteState:
             meta.update({f"{pair} {k}": v for k, v in info["config"].items()})
             if info["movement"]:
                 meta[f"{pair} movement"] = ", ".join(f"{k} {v:.4g}" for k, v in info["movement"].items())
-        self.report_path = write_report(curves, self.verdicts_seen, out_root=self.config.getoption("--report-dir"),
-                                        meta=meta, n_boot=self.config.getoption("--n-boot"))
+        _, self.report_path, _ = judge_and_report(curves, meta, report_dir=self.config.getoption("--report-dir"),
+                                                  n_boot=self.config.getoption("--n-boot"),
+                                                  verdicts=self.verdicts_seen)
 
 
 def _describe(cfg) -> dict:

@@ -18,11 +18,10 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from evals.claims.catalog import Thresholds, judge_all
 from evals.analysis.table import curves_from_records
+from evals.claims.verify import judge_and_report
 from evals.report.cli import add_common_options
 from evals.report.tables import format_verdict_table
-from evals.report.writer import write_report
 from evals.sweep.config import SweepConfig
 from evals.sweep.local import run_sweep
 from evals.sweep.ray_driver import run_ray_sweep
@@ -46,12 +45,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     movement = _movement(cfg)
     curves = curves_from_records(records)
-    th = Thresholds()
-    verdicts = judge_all(curves, th, movement=movement, n_boot=args.n_boot, seed=args.seed)
     meta = {"source": f"spectrum sweep {args.config}", "results": cfg.results, "records": len(records),
             "movement": movement}
-    out = write_report(curves, verdicts, args.report_dir, args.run_id, meta, thresholds=th,
-                       n_boot=args.n_boot, seed=args.seed, plots=not args.no_plots)
+    verdicts, out, th = judge_and_report(curves, meta, report_dir=args.report_dir, run_id=args.run_id,
+                                         movement=movement, n_boot=args.n_boot,
+                                         bootstrap_seed=args.bootstrap_seed, plots=not args.no_plots)
     print(format_verdict_table(verdicts, level=th.level))
     print(f"report: {out}/claims.md")
     return 0

@@ -1,0 +1,32 @@
+"""Judge the curves and write the claims report: the one path `spectrum sweep`, `spectrum
+report`, `spectrum analyze` and the pytest claim suite share.
+
+    verdicts, folder, th = judge_and_report(curves, {"source": "..."}, report_dir="reports")
+
+`verdicts` given (the claim suite judges case by case while its tests run): only the report
+is written, with those verdicts.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from evals.analysis.points import Curve
+from evals.claims.catalog import judge_all
+from evals.claims.verdicts import Thresholds, Verdict
+from evals.report.writer import write_report
+
+
+def judge_and_report(curves: Sequence[Curve], meta: Mapping, *, report_dir: str | Path = "reports",
+                     run_id: str | None = None, movement: Mapping | None = None, n_boot: int = 1000,
+                     bootstrap_seed: int = 0, plots: bool = True,
+                     verdicts: Sequence[Verdict] | None = None) -> tuple[list[Verdict], Path, Thresholds]:
+    """(verdicts, report folder, thresholds used). Thresholds are always the declared ones."""
+    th = Thresholds()
+    curves = list(curves)
+    if verdicts is None:
+        verdicts = judge_all(curves, th, movement=movement, n_boot=n_boot, seed=bootstrap_seed)
+    verdicts = list(verdicts)
+    out = write_report(curves, verdicts, report_dir, run_id, meta, thresholds=th, n_boot=n_boot,
+                       seed=bootstrap_seed, plots=plots)
+    return verdicts, out, th
