@@ -16,7 +16,7 @@ from evals.analysis.table import curves_from_records
 from evals.claims.verdicts import Verdict
 from evals.benchmarks.registry import get_benchmark
 from evals.store import ResultsStore
-from evals.sweep.config import parse_method_label
+from evals.method_labels import parse_method_label
 from evals.sweep.local import run_sweep
 from evals.sweep.plan import needs_base
 from evals.sweep.weights import missing_weights, pair_movement

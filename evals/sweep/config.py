@@ -13,20 +13,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from evals.backends.base import SamplingParams
+from evals.method_labels import parse_method_label
 from evals.sweep.presets import PairSpec, get_preset
-from merging.registry import get_method
-
-
-def parse_method_label(label: str) -> tuple[str, dict]:
-    """'ties(density=0.2)' -> ('ties', {'density': 0.2}), validated against the registry."""
-    name, _, rest = label.partition("(")
-    name = name.strip()
-    items: list[str] = []
-    if rest:
-        if not rest.endswith(")"):
-            raise ValueError(f"method label {label!r}: expected NAME or NAME(k=v, ...)")
-        items = [s.strip() for s in rest[:-1].split(",") if s.strip()]
-    return name, get_method(name).validate_params(items)
 
 
 @dataclass(frozen=True)

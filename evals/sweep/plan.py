@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from evals.benchmarks.registry import get_benchmark
 from evals.records import SampleRecord
 from evals.runner import missing_samples, sample_key
-from evals.sweep.config import SweepConfig, parse_method_label
+from evals.method_labels import parse_method_label
+from evals.sweep.config import SweepConfig
 from evals.sweep.presets import PairSpec
 from evals.sweep.weights import pair_fingerprints
 from merging import registry

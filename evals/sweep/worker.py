@@ -14,7 +14,8 @@ import torch
 from evals.benchmarks.registry import get_benchmark
 from evals.records import SampleRecord
 from evals.runner import evaluate
-from evals.sweep.config import SweepConfig, parse_method_label
+from evals.method_labels import parse_method_label
+from evals.sweep.config import SweepConfig
 from evals.sweep.loading import load_pair
 from evals.sweep.plan import SweepJob, job_fingerprint, load_problems
 

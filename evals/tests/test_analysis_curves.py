@@ -6,6 +6,8 @@ import pytest
 
 from evals.analysis.bootstrap import ci, problem_weights, resample
 from evals.analysis.points import Point, method_base, method_family, method_params
+from evals.claims.catalog import plan_claims
+from evals.method_labels import is_sparse
 from evals.analysis.synthetic import synthetic_point
 from evals.analysis.table import curves_from_records, curves_from_table
 from evals.records import SampleRecord
@@ -199,3 +201,13 @@ def test_simultaneous_band_keeps_exact_and_missing_columns_apart():
                      np.full(500, np.nan)], axis=1)
     lo, hi = simultaneous_ci([0.0, 3.0, np.nan], reps)
     assert lo[1] == hi[1] == 3.0 and np.isnan(lo[2]) and np.isnan(hi[2]) and lo[0] < 0 < hi[0]
+
+
+@pytest.mark.parametrize("label, sparse", [
+    ("ties", False),  # the registry's default density 1.0 trims nothing
+    ("ties(density=1)", False), ("ties(density=0.99)", True), ("dare", True), ("dare(p=0)", False),
+    ("linear", False), ("twin(mask_rate=0.8)", False),
+])
+def test_sparse_follows_the_parameters_not_the_name(label, sparse):
+    assert is_sparse(label) is sparse
+    assert ("sparse_degradation" in {c.claim for c in plan_claims(["p"], ["linear", label], ["b"])}) is sparse
