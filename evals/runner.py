@@ -122,9 +122,12 @@ def missing_samples(done: Container[tuple], problems: Sequence[Problem], n: int,
 def evaluate(backend, tokenizer, benchmark: Benchmark | str, problems: Sequence[Problem], params: SamplingParams, *,
              store: ResultsStore | None, model: str, model_fingerprint: str, pair: str, method: str | None = None,
              lam: float | None = None, prompt_mode: str = "chat_template", grade_full_text: bool = False,
-             progress: bool = True) -> list[SampleRecord]:
+             progress: bool = True, before_generate: Callable[[], None] | None = None) -> list[SampleRecord]:
     """All `params.n` records of every problem (stored ones reused, missing ones generated).
-    `store`: a ResultsStore, or anything with `key in store`, `store.get(key)` and `store.append(record)`."""
+    `store`: a ResultsStore, or anything with `key in store`, `store.get(key)` and `store.append(record)`.
+    `backend`: an `evals.backends.base.Backend`. `before_generate`: called before each
+    `backend.generate` call (a sweep writes the point's weights into the model there, so a
+    point whose samples are all stored is never merged)."""
     if isinstance(benchmark, str):
         benchmark = get_benchmark(benchmark)
     if prompt_mode not in PROMPT_MODES:
@@ -143,8 +146,8 @@ def evaluate(backend, tokenizer, benchmark: Benchmark | str, problems: Sequence[
     done: dict[tuple, SampleRecord] = {}
     todo = missing_samples(stored, problems, params.n, key)
     marker_ids = marker_token_ids(tokenizer, benchmark.think_end)
-    per_call = max(1, int(getattr(backend, "batch_size", 16)))
-    by_index = getattr(backend, "supports_sample_indices", False)
+    per_call = max(1, int(backend.batch_size))
+    by_index = backend.supports_sample_indices
 
     bar = tqdm(total=sum(len(ix) for _, ix in todo), disable=not progress, unit="sample",
                desc=f"{model} {benchmark.name}")
@@ -157,6 +160,8 @@ def evaluate(backend, tokenizer, benchmark: Benchmark | str, problems: Sequence[
             size += len(todo[pos][1])
             pos += 1
         prompts = [render_prompt(tokenizer, p, benchmark, prompt_mode) for p, _ in chunk]
+        if before_generate is not None:
+            before_generate()
         if by_index:
             outs = backend.generate(prompts, params, sample_indices=[ix for _, ix in chunk])
             pairs = [(ix, row) for (_, ix), row in zip(chunk, outs)]

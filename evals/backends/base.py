@@ -8,7 +8,7 @@ their text, generated token ids and finish reason. Token cost is always counted 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Protocol, Sequence, runtime_checkable
+from typing import Any, Literal, Mapping, Protocol, Sequence, runtime_checkable
 
 FinishReason = Literal["stop", "length"]
 
@@ -61,8 +61,26 @@ class Completion:
 
 @runtime_checkable
 class Backend(Protocol):
-    """A text generator. `generate` returns one list of `params.n` completions per prompt."""
+    """A text generator: everything the runner calls on a backend.
+
+    `generate` returns one list of `params.n` completions per prompt; with
+    `supports_sample_indices`, `generate(..., sample_indices=[[i, ...], ...])` makes only the
+    listed samples of each prompt (a resumed run regenerates nothing it has). The runner sends
+    at most `batch_size` samples per call."""
 
     name: str
+    batch_size: int
+    supports_sample_indices: bool
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]: ...
+
+
+@runtime_checkable
+class LiveBackend(Backend, Protocol):
+    """A backend over one live in-process model that a sweep rewrites in place: `model` is the
+    torch module (`merging.inplace.InPlaceMerger` writes theta(lam) into it), `load_weights`
+    copies a parent's named tensors in (returns how many)."""
+
+    model: Any
+
+    def load_weights(self, named_tensors: Mapping[str, Any] | Sequence[tuple[str, Any]]) -> int: ...

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evals.backends.vllm_backend import VLLMBackend, import_vllm
+from evals.backends.vllm_backend import VLLMBackend
 from evals.backends.vllm_names import mismatches
 from evals.sweep.live import LoadedPair
 from merging.checkpoint import open_checkpoint
@@ -59,17 +59,12 @@ def check_replies(replies: list[dict], what: str) -> None:
 
 
 class VLLMMergeBackend(VLLMBackend):
-    """VLLMBackend whose workers carry the merge extension (and still the plain swap calls)."""
+    """VLLMBackend whose workers carry the merge extension (same engine settings)."""
 
-    def __init__(self, model: str, *, dtype: str = "auto", seed: int = 0, batch_size: int = 512,
-                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None, **engine_kwargs):
-        vllm = import_vllm()
-        self._vllm = vllm
-        self.batch_size = batch_size
-        self.llm = vllm.LLM(model=model, dtype=dtype, seed=seed, worker_extension_cls=MERGE_EXTENSION,
-                            enable_prefix_caching=True, gpu_memory_utilization=gpu_memory_utilization,
-                            max_model_len=max_model_len, **engine_kwargs)
-        self.tokenizer = self.llm.get_tokenizer()
+    worker_extension = MERGE_EXTENSION
+
+    def __init__(self, model: str, **kwargs):
+        super().__init__(model, **kwargs)
         self.last_swap: list[dict] = []
 
     def open_parents(self, sources: dict[str, str], resident: str = "auto") -> list[dict]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from evals.backends.base import Backend, LiveBackend
 from evals.backends.merge_feed import ParentTensors, cache_bytes
 from merging.inplace import InPlaceMerger
 from merging.registry import get_method
@@ -22,7 +23,7 @@ class ParentLoader:
     """Writes one parent's tensors into the live model (`backend.load_weights`: by name,
     shapes checked, tied lm_head follows the embedding)."""
 
-    def __init__(self, backend, sd: dict[str, torch.Tensor]):
+    def __init__(self, backend: LiveBackend, sd: dict[str, torch.Tensor]):
         self.backend, self.sd = backend, sd
 
     @torch.no_grad()
@@ -32,7 +33,7 @@ class ParentLoader:
 
 @dataclass
 class LoadedPair:
-    backend: object
+    backend: Backend  # a LiveBackend (model + load_weights) on the transformers path
     tokenizers: dict
     sd: dict  # role -> state dict on the model's device
     fingerprints: dict  # role -> content fingerprint

@@ -7,7 +7,6 @@ job generates; keeps the merge's preparation between lams.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
 
 import torch
 
@@ -54,35 +53,26 @@ class PairWorker:
     def _applier(self, job: SweepJob):
         return self.loaded.loader(job.role) if job.method is None else self._merger(job.method)
 
+    def _hold_point(self, job: SweepJob) -> None:
+        """Write the job's point into the live model unless it holds it already (once for all
+        jobs of one point; not at all when every sample is stored)."""
+        state = self.loaded.state
+        if state.get("applied") != job.point:
+            state.pop("applied", None)  # a failed apply leaves the model in no known point
+            self._applier(job).apply(job.lam)
+            state["applied"] = job.point
+
     def run(self, job: SweepJob, store) -> list[SampleRecord]:
         """All records of `job` (stored ones reused, missing ones generated and appended to `store`)."""
         if job.pair != self.pair.name:
             raise ValueError(f"job {job} belongs to pair {job.pair!r}; this worker holds {self.pair.name!r}")
-        proxy = _LazyPoint(self.loaded.backend, job.point, lambda: self._applier(job), job.lam, self.loaded.state)
         tokenizer = self.loaded.tokenizers[job.role or self.pair.template_from]
-        return evaluate(proxy, tokenizer, get_benchmark(job.benchmark), self.problems[job.benchmark],
+        return evaluate(self.loaded.backend, tokenizer, get_benchmark(job.benchmark), self.problems[job.benchmark],
                         self.config.params_for(job.benchmark), store=store, model=job.model_label,
                         model_fingerprint=self.fingerprint(job), pair=self.pair.name, method=job.method,
-                        lam=job.lam, prompt_mode=self.config.prompt_mode, progress=False)
+                        lam=job.lam, prompt_mode=self.config.prompt_mode, progress=False,
+                        before_generate=lambda: self._hold_point(job))
 
     def close(self) -> None:
         self._mergers.clear()
         self.loaded.close()
-
-
-class _LazyPoint:
-    """A backend proxy that writes the job's point into the model on the first generate call
-    (not at all when every sample is stored; once for all jobs of one point)."""
-
-    def __init__(self, backend, point: tuple, applier: Callable[[], object], lam: float, state: dict):
-        self._backend, self._point, self._applier, self._lam, self._state = backend, point, applier, lam, state
-        self.batch_size = backend.batch_size
-        self.name = backend.name
-        self.supports_sample_indices = getattr(backend, "supports_sample_indices", False)
-
-    def generate(self, prompts, params, **kwargs):
-        if self._state.get("applied") != self._point:
-            self._state.pop("applied", None)  # a failed apply leaves the model in no known point
-            self._applier().apply(self._lam)
-            self._state["applied"] = self._point
-        return self._backend.generate(prompts, params, **kwargs)
