@@ -62,8 +62,10 @@ class PairedDifference:
         return self.ci_low > 0 or self.ci_high < 0
 
 
-def _graded(r: SampleRecord) -> bool:
-    return r.meta.get("graded", True)
+def is_graded(record: SampleRecord) -> bool:
+    """False for a sample whose score comes later (a rubric judge, e.g. creative writing):
+    its `correct` is a placeholder, not a zero (the runner sets meta["graded"])."""
+    return record.meta.get("graded", True)
 
 
 def per_problem(records: Iterable[SampleRecord], metric: str = "accuracy") -> dict[str, float]:
@@ -113,7 +115,7 @@ def summarize_group(records: Sequence[SampleRecord], *, n_boot: int = N_BOOT, se
     counts: dict[str, int] = defaultdict(int)
     for r in records:
         counts[r.problem_id] += 1
-    graded = all(_graded(r) for r in records)
+    graded = all(is_graded(r) for r in records)
     acc = lo = hi = None
     if graded:
         by_id = per_problem(records, "accuracy")

@@ -11,8 +11,7 @@ import pytest
 import torch
 
 from evals.claims.catalog import judge_case, plan_claims
-from evals.claims.verify import judge_and_report
-from evals.analysis.table import curves_from_records
+from evals.claims.verify import judge_and_report, judged_curves
 from evals.claims.verdicts import Verdict
 from evals.benchmarks.registry import get_benchmark
 from evals.store import ResultsStore
@@ -69,7 +68,7 @@ class SuiteState:
             movement = pair_movement(cfg.pairs[0])
         if not records:
             return _PairOutcome(skip=f"no results for pair {pair_name!r} in {cfg.results}")
-        curves = [c for c in curves_from_records(records)
+        curves = [c for c in judged_curves(records)
                   if c.method in cfg.methods and c.benchmark in cfg.benchmarks]
         n_boot = self.config.getoption("--n-boot")
         verdicts = {}

@@ -1,6 +1,7 @@
 """Judge the curves and write the claims report: the one path `spectrum sweep`, `spectrum
 report`, `spectrum analyze` and the pytest claim suite share.
 
+    curves = judged_curves(records)          # only graded samples: judged-later ones wait
     verdicts, folder, th = judge_and_report(curves, {"source": "..."}, report_dir="reports")
 
 `verdicts` given (the claim suite judges case by case while its tests run): only the report
@@ -12,9 +13,18 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from evals.analysis.points import Curve
+from evals.analysis.table import curves_from_records
 from evals.claims.catalog import judge_all
 from evals.claims.verdicts import Thresholds, Verdict
+from evals.metrics import is_graded
+from evals.records import SampleRecord
 from evals.report.writer import write_report
+
+
+def judged_curves(records: Sequence[SampleRecord]) -> list[Curve]:
+    """Curves of the graded samples only; a benchmark judged later is left out rather than
+    analysed as all-zero accuracy."""
+    return curves_from_records([r for r in records if is_graded(r)])
 
 
 def judge_and_report(curves: Sequence[Curve], meta: Mapping, *, report_dir: str | Path = "reports",

@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from evals.analysis.table import curves_from_records
-from evals.claims.verify import judge_and_report
+from evals.claims.verify import judge_and_report, judged_curves
 from evals.records import SampleRecord
 from evals.report.tables import format_verdict_table
 from evals.store import ResultsStore
@@ -50,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     records = read_records(args.results)
     if not records:
         raise ValueError(f"{args.results}: no complete records to report on")
-    curves = curves_from_records(records)
+    curves = judged_curves(records)
     if not curves:
         raise ValueError(f"{args.results}: records hold parents only; a report needs merge curves")
     return finish(curves, {"source": str(args.results), "records": len(records)}, args)

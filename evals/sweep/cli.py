@@ -18,8 +18,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from evals.analysis.table import curves_from_records
-from evals.claims.verify import judge_and_report
+from evals.claims.verify import judge_and_report, judged_curves
 from evals.report.cli import add_common_options
 from evals.report.tables import format_verdict_table
 from evals.sweep.config import SweepConfig
@@ -44,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if args.no_report:
         return 0
     movement = _movement(cfg)
-    curves = curves_from_records(records)
+    curves = judged_curves(records)
     meta = {"source": f"spectrum sweep {args.config}", "results": cfg.results, "records": len(records),
             "movement": movement}
     verdicts, out, th = judge_and_report(curves, meta, report_dir=args.report_dir, run_id=args.run_id,
