@@ -18,6 +18,8 @@ from evals.backends.base import SamplingParams
 from evals.backends.transformers_backend import TransformersBackend
 from evals.backends.vllm_backend import VLLMBackend
 from evals.benchmarks.registry import get_benchmark, list_benchmarks
+from evals.grading.judge import Rubric, benchmark_score
+from evals.grading.judging import add_judge_options, judge_from_args, score_records
 from evals.metrics import summary_table
 from evals.runner import evaluate, fingerprint_model
 from evals.store import ResultsStore
@@ -60,6 +62,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--fingerprint", default=None, help="override the content hash of the weights")
     p.add_argument("--results", required=True, help="results JSONL (appended to, never rewritten)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_judge_options(p)
     p.set_defaults(func=run)
 
 
@@ -71,6 +74,16 @@ def run(args) -> int:
     model_dir = Path(args.model)
     if not model_dir.is_dir():
         raise FileNotFoundError(f"{model_dir}: no such checkpoint folder; pass --model DIR")
+    judge = judge_from_args(args)
+    if judge is not None and bench.kind != "creative":
+        raise ValueError(f"--judge-* flags score creative benchmarks; {bench.name} is graded by its own grader")
+    rubric = None
+    if judge is not None:
+        folder = args.judge_rubric or (args.data if args.data and Path(args.data).is_dir() else None)
+        if folder is None:
+            raise ValueError("a rubric judge needs the bench's criteria files: pass --judge-rubric DIR "
+                             "(the data/ folder of creative-writing-bench)")
+        rubric = Rubric.from_dir(folder)
     problems = bench.load(args.data)
     if args.limit is not None:
         problems = problems[: args.limit]
@@ -93,4 +106,9 @@ def run(args) -> int:
     )
     print(summary_table(records))
     print(f"{len(records)} records in {args.results}")
+    if judge is not None:
+        pieces = score_records(judge, rubric, problems, records)
+        score = benchmark_score(pieces)
+        parsed = sum(p.score_0_20 is not None for p in pieces)
+        print(f"rubric score (0-100): {'n/a' if score is None else f'{score:.2f}'} over {parsed} of {len(pieces)} pieces")
     return 0
