@@ -5,6 +5,7 @@ The real engine is exercised only by the `gpu` test at the end."""
 from __future__ import annotations
 
 import importlib.util
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ import merging.inplace
 from evals.backends.base import SamplingParams
 from evals.backends.merge_feed import ParentTensors, TensorMerger, cache_bytes, parent_tensors
 from evals.backends.vllm_inplace import GiB, check_replies, plan_gpu_memory
+from evals.backends.vllm_merge_worker import SpectrumMergeExtension
 from evals.backends.vllm_names import expected_sums, mismatches, probe_plan, vllm_param_name
 from evals.sweep.loading import load_pair
 from evals.sweep.local import run_sweep
@@ -192,10 +194,6 @@ class _FusedModel(torch.nn.Module):
 
 
 def _worker(dirs, skip=None):
-    from types import SimpleNamespace
-
-    from evals.backends.vllm_merge_worker import SpectrumMergeExtension
-
     w = SpectrumMergeExtension()
     w.model_runner = SimpleNamespace(model=_FusedModel(load_state_dict(dirs["think"]), skip))
     return w
