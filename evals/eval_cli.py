@@ -18,8 +18,7 @@ from evals.backends.base import SamplingParams
 from evals.backends.transformers_backend import TransformersBackend
 from evals.backends.vllm_backend import VLLMBackend
 from evals.benchmarks.registry import get_benchmark, list_benchmarks
-from evals.grading.judge import Rubric, benchmark_score
-from evals.grading.judging import add_judge_options, judge_from_args, score_records
+from evals.grading.judging import add_judge_options, format_scores, judge_from_args, rubric_from_args, rubric_scores
 from evals.metrics import summary_table
 from evals.runner import evaluate, fingerprint_model
 from evals.store import ResultsStore
@@ -77,13 +76,7 @@ def run(args) -> int:
     judge = judge_from_args(args)
     if judge is not None and bench.kind != "creative":
         raise ValueError(f"--judge-* flags score creative benchmarks; {bench.name} is graded by its own grader")
-    rubric = None
-    if judge is not None:
-        folder = args.judge_rubric or (args.data if args.data and Path(args.data).is_dir() else None)
-        if folder is None:
-            raise ValueError("a rubric judge needs the bench's criteria files: pass --judge-rubric DIR "
-                             "(the data/ folder of creative-writing-bench)")
-        rubric = Rubric.from_dir(folder)
+    rubric = rubric_from_args(args, args.data) if judge is not None else None
     problems = bench.load(args.data)
     if args.limit is not None:
         problems = problems[: args.limit]
@@ -107,8 +100,5 @@ def run(args) -> int:
     print(summary_table(records))
     print(f"{len(records)} records in {args.results}")
     if judge is not None:
-        pieces = score_records(judge, rubric, problems, records)
-        score = benchmark_score(pieces)
-        parsed = sum(p.score_0_20 is not None for p in pieces)
-        print(f"rubric score (0-100): {'n/a' if score is None else f'{score:.2f}'} over {parsed} of {len(pieces)} pieces")
+        print(format_scores(rubric_scores(judge, rubric, problems, records)))
     return 0

@@ -18,11 +18,14 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+from evals.benchmarks.registry import get_benchmark
 from evals.claims.verify import judge_and_report, judged_curves
+from evals.grading.judging import add_judge_options, format_scores, judge_from_args, rubric_from_args, rubric_scores
 from evals.report.cli import add_common_options
 from evals.report.tables import format_verdict_table
 from evals.sweep.config import SweepConfig
 from evals.sweep.local import run_sweep
+from evals.sweep.plan import load_problems
 from evals.sweep.ray_driver import run_ray_sweep
 from evals.sweep.weights import pair_movement
 
@@ -32,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("results", args.results), ("limit", args.limit), ("device", args.device))
                  if v is not None}
     cfg = replace(cfg, **overrides)
+    judge = judge_from_args(args)
+    creative = [b for b in cfg.benchmarks if get_benchmark(b).kind == "creative"]
+    if judge is not None and not creative:
+        raise ValueError(f"--judge-* flags score creative benchmarks; {args.config} sweeps none")
+    rubrics = {b: rubric_from_args(args, cfg.data.get(b)) for b in creative} if judge is not None else {}
     if args.ray:
         env = {"working_dir": args.ray_working_dir, "excludes": ["results/", "reports/", ".git/"]} \
             if args.ray_working_dir else None
@@ -40,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         records = run_sweep(cfg, progress=not args.quiet)
     print(f"{len(records)} samples in {cfg.results}")
+    if rubrics:
+        problems = load_problems(cfg)
+        for b, rubric in rubrics.items():
+            print(format_scores(rubric_scores(judge, rubric, problems[b], [r for r in records if r.benchmark == b])))
     if args.no_report:
         return 0
     movement = _movement(cfg)
@@ -76,4 +88,5 @@ def add_parser(subparsers) -> None:
                    help="GPUs per actor (default 1 on CUDA/vLLM, 0 on CPU; >1 for tensor parallel)")
     r.add_argument("--ray-working-dir", help="ship this source tree to the workers (runtime_env working_dir)")
     add_common_options(p)
+    add_judge_options(p)
     p.set_defaults(func=run)

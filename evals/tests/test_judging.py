@@ -9,7 +9,8 @@ import pytest
 
 from evals.benchmarks.base import Problem
 from evals.grading.judge import OpenAIJudge, Rubric, benchmark_score
-from evals.grading.judging import add_judge_options, judge_from_args, score_records
+from evals.grading.judging import (add_judge_options, format_scores, judge_from_args, rubric_from_args, rubric_scores,
+                                   score_records)
 from evals.tests.records_factory import make_record
 
 pytestmark = pytest.mark.fast
@@ -60,3 +61,15 @@ def test_endpoint_judge_and_no_judge():
     assert judge_from_args(_args()) is None
     j = judge_from_args(_args("--judge-url", "http://h:8000/v1/", "--judge-model", "m"))
     assert isinstance(j, OpenAIJudge) and j.url == "http://h:8000/v1/chat/completions" and j.model == "m"
+
+
+def test_scores_per_model_and_the_rubric_folder(tmp_path):
+    problems = [Problem("a/1", "rain", "")]
+    recs = [replace(make_record("a/1", model="m1"), text="good"), replace(make_record("a/1", model="m2"), text="x")]
+    scores = rubric_scores(ScriptedJudge(), RUBRIC, problems, recs)
+    assert scores == {"m1": (85.0, 1, 1), "m2": (45.0, 1, 1)}  # 5 x 17 and 5 x 9
+    assert format_scores(scores).splitlines()[0] == "rubric score (0-100) m1: 85.00 over 1 of 1 pieces"
+    with pytest.raises(ValueError, match="--judge-rubric"):
+        rubric_from_args(_args(), None)
+    with pytest.raises(FileNotFoundError, match="creative_writing_criteria.txt"):
+        rubric_from_args(_args(), str(tmp_path))  # a data folder without the criteria files
