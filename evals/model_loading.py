@@ -107,7 +107,8 @@ def choose_cache(method: str, params: dict, seed: int, sd: dict, device: torch.d
     of the machine (CPU). Qwen3-4B: DARE/TIES/EMR states are two float32 copies, ~32 GB."""
     import os
 
-    from evals.backends.merge_feed import ParentTensors, cache_bytes
+    from merging.feed import cache_bytes
+    from merging.parents import ParentTensors
     from merging.registry import get_method
 
     roles = {r: sd[r] for r in ("direct", "think", "base") if r in sd}
