@@ -12,7 +12,9 @@ onto `device` (default: the target's). Each tensor is `prepare`d once at constru
 (`cache=True`, memory: the parents plus what the method derives, in float32) or at every
 `apply` (`cache=False`, slower, the same numbers); `apply` then only runs `at`. Results are
 bit-identical to the streaming engine's for the same method, parameters, seed, device and
-thread count (SVD-based methods may differ in the last bits across thread counts).
+thread count (SVD-based methods may differ in the last bits across thread counts): both go
+through the one per-tensor driver, `merging.apply`. `strength(name, lam)`, when given, is
+each tensor's own lam.
 """
 from __future__ import annotations
 

@@ -7,6 +7,9 @@ import pytest
 import torch
 
 from merging.apply import MethodRun
+from merging.checkpoint import load_state_dict
+from merging.engine import merge
+from merging.inplace import InPlaceMerger
 from merging.registry import get_method
 from merging.statistics import StatPass, additive_pass, run_passes, sliced
 
@@ -106,3 +109,30 @@ def test_the_driver_checks_the_base_in_the_callers_words():
         MethodRun("emr", has_base=False, where="base= (--base)")
     with pytest.raises(ValueError, match="method 'linear' does not use a base model: drop base="):
         MethodRun("linear", has_base=True)
+
+
+def test_a_strength_schedule_is_the_same_through_the_engine_and_in_place(tied_bf16, tmp_path):
+    """Layer 0 at 0.2, the norms at 0.9, the rest at the point's lam: each tensor equals
+    lerp(direct, think, its own lam), on disk and in place alike."""
+    def schedule(name: str, lam: float) -> float:
+        return 0.2 if ".layers.0." in name else 0.9 if "norm" in name else lam
+
+    (out,) = merge("linear", tied_bf16["direct"], tied_bf16["think"], lams=[0.6], outs=[tmp_path / "m"],
+                   progress=False, strength=schedule)
+    merged, d, t = (load_state_dict(x) for x in (out, tied_bf16["direct"], tied_bf16["think"]))
+    lams = {schedule(n, 0.6) for n in merged}
+    assert lams == {0.2, 0.9, 0.6}
+    for name, x in merged.items():
+        assert torch.equal(x, torch.lerp(d[name], t[name], schedule(name, 0.6))), name
+    target = torch.nn.Module()
+    for i, name in enumerate(d):
+        target.register_buffer(f"p{i}", torch.empty_like(d[name]))
+    names = dict(zip(d, (f"p{i}" for i in range(len(d)))))
+
+    class Named(torch.nn.Module):  # the parents' names on a plain module
+        def state_dict(self, *args, **kwargs):
+            return {n: getattr(target, b) for n, b in names.items()}
+
+    InPlaceMerger(Named(), d, t, method="linear", strength=schedule).apply(0.6)
+    for name, buf in names.items():
+        assert torch.equal(getattr(target, buf), merged[name]), name
