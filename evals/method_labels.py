@@ -10,7 +10,6 @@ import re
 
 from merging import registry
 
-SPARSE_BASES = ("dare", "ties")
 _PARAM = re.compile(r"([A-Za-z_]\w*)\s*=\s*([-+0-9.eE]+)")
 
 
@@ -38,17 +37,14 @@ def method_params(label: str) -> dict[str, float]:
 
 
 def is_sparse(label: str) -> bool:
-    """Whether the method of `label` drops entries at its parameters: DARE when p > 0, TIES
-    when density < 1; a parameter the label leaves out takes the registry's default (bare
-    `ties` keeps every entry at density 1, so it is dense). The merge registry's method specs
-    will answer this themselves; until then this is the one place evals asks."""
-    base, params = method_base(label), method_params(label)
-    if base not in SPARSE_BASES:
+    """Whether the method of `label` drops entries at its parameters, as the merge registry's
+    method spec declares it (`MethodSpec.is_sparse`: DARE when p > 0, TIES when density < 1;
+    a parameter the label leaves out takes the registry's default, so bare `ties` at density 1
+    is dense). A label naming no registered method (an outside table's) is dense."""
+    base = method_base(label)
+    if base not in registry.list_methods():
         return False
-    defaults = registry.get_method(base).validate_params([])
-    if base == "dare":
-        return params.get("p", defaults["p"]) > 0.0
-    return params.get("density", defaults["density"]) < 1.0
+    return registry.get_method(base).is_sparse(method_params(label))
 
 
 def method_family(label: str) -> str:

@@ -7,9 +7,11 @@ architecture, non-float tensors equal, outputs), then streams the parents one te
 time: each tensor (or, for elementwise methods, each flat slice of CHUNK_ELEMS elements)
 is read once, upcast to float32 (unless the method computes from the stored dtype itself,
 `upcast=False`), `prepare`d once and written K times through `spec.into(state, lam, out)`.
-Methods with whole-model statistics (EMR) make one extra streaming pass first.
-Outputs go to temporary siblings renamed at the end (see merging.output). The engine knows
-nothing about any operator beyond its registry entry.
+Methods with whole-model statistics (EMR) make their extra streaming passes first. Preparing,
+the statistics and the strength go through the per-tensor driver (`merging.apply.MethodRun`)
+shared with the in-place merger and the tensor feed. Outputs go to temporary siblings
+renamed at the end (see merging.output). The engine knows nothing about any operator beyond
+its registry entry.
 """
 from __future__ import annotations
 
@@ -22,21 +24,18 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from merging.apply import MethodRun, Strength
 from merging.checkpoint import Checkpoint, open_checkpoint
 from merging.output import (copy_side_files, discard, make_temp_dir, publish, write_config,
                             write_provenance)
 from merging.pipeline import WriteBehind, read_ahead, tune_malloc
-from merging.registry import MethodSpec, get_method
 from merging.safetensors_io import OutTensor, Reader, ShardWriter, plan_shards
-from merging.steps import f32, tensor_generator
+from merging.statistics import CHUNK_ELEMS
+from merging.steps import f32
 from merging.validate import (check_configs, check_lams, check_outputs, check_tensors,
                               count_nonfinite, parse_device, parse_dtype, parse_size)
 
-# Why 2**20 elements (2 MiB in bf16): on the bench (two 0.6B-shaped bf16 parents, 2 cores)
-# 2**18 cost ~15% more in thread hand-offs, and 2**21 was no faster; memory stays ~40 MiB.
-# EMR's model-wide sums are taken over slices of this size (the engine and the in-place
-# merger alike), so it fixes their rounding.
-CHUNK_ELEMS = 1 << 20
+# CHUNK_ELEMS (why 2**20: merging.statistics) is the flat slice the engine reads and merges.
 READ_AHEAD_BYTES = 16 << 20  # parents' bytes loaded ahead of the merge (at least one piece)
 WRITE_BEHIND_BYTES = 16 << 20  # merged bytes queued for writing (small: fresh heap pages cost faults)
 READ_WORKERS = max(1, min(2, (os.cpu_count() or 1) // 2))  # a second reader only with cores to spare
@@ -82,9 +81,9 @@ Piece = tuple[str, int, "int | None"]  # (tensor name, first element, stop eleme
 class _Stream:
     """One merge job's reading side: parents, reader, device and the non-finite policy."""
 
-    def __init__(self, spec: MethodSpec, params: dict, parents: dict[str, Checkpoint],
+    def __init__(self, run: MethodRun, parents: dict[str, Checkpoint],
                  reader: Reader, device: torch.device, allow_nonfinite: bool, progress: bool):
-        self.spec, self.params, self.parents = spec, params, parents
+        self.run, self.spec, self.params, self.parents = run, run.spec, run.params, parents
         self.reader, self.device, self.allow_nonfinite = reader, device, allow_nonfinite
         self.progress = progress
         self.think = parents["think"].tensors
@@ -137,15 +136,20 @@ class _Stream:
                 yield piece, x
                 bar.update(self.size(piece) // len(self.parents))
 
-    def stats(self, order: list[str]) -> dict:
-        sums: dict[str, float] = {}
+    def gather(self, order: list[str]):
+        """The method's model-wide statistics: one stream of every float tensor per pass, in
+        flat slices; the first pass checks (and counts) non-finite values."""
         pieces = self.plan(order, True, True)
-        with closing(self.stream(pieces, True, f"{self.spec.name} statistics")) as loaded:
-            for (name, _, _), x in loaded:
-                part = self.spec.collect(x["direct"], x["think"], x.get("base"), self.params, self.think[name].numel)
-                for key, value in part.items():
-                    sums[key] = sums.get(key, 0.0) + value
-        return self.spec.finish(sums, self.params)
+        passes = 0
+
+        def slices(previous):
+            nonlocal passes
+            passes += 1
+            with closing(self.stream(pieces, passes == 1, f"{self.spec.name} statistics")) as loaded:
+                for (name, _, _), x in loaded:
+                    yield x["direct"], x["think"], x.get("base"), self.think[name].numel
+
+        return self.run.gather(slices)
 
 
 def _check_nonfloat(parents: dict[str, Checkpoint], reader: Reader) -> None:
@@ -167,21 +171,19 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
           dtype: str | torch.dtype | None = None, max_shard_size: str | int = "5GB",
           force: bool = False, device: str | torch.device = "cpu", copy_from: str = "think",
           allow_nonfinite: bool = False, allow_extrapolation: bool = False,
-          progress: bool = True) -> list[Path]:
+          progress: bool = True, strength: Strength | None = None) -> list[Path]:
     """Merge `direct` and `think` (and `base`) at every lam in `lams`, one output dir per lam.
+    `strength(name, lam)`, when given, is each tensor's own lam (default: lam).
 
     Returns the output directories. Raises ValueError (nothing written) on any bad input.
     """
-    spec = get_method(method)
-    params = spec.validate_params(params)
+    run = MethodRun(method, params, seed=seed, has_base=base is not None, where="base= (--base)",
+                    strength=strength)
+    spec, params = run.spec, run.params
     lams = check_lams(lams, allow_extrapolation)
     outs = [Path(o) for o in outs]
     if len(outs) != len(lams):
         raise ValueError(f"{len(lams)} lam values but {len(outs)} output directories")
-    if spec.needs_base and base is None:
-        raise ValueError(f"method {method!r} needs a base model: pass base= (--base)")
-    if not spec.needs_base and base is not None:
-        raise ValueError(f"method {method!r} does not use a base model: drop base= (--base)")
     out_dtype, max_bytes, device = parse_dtype(dtype), parse_size(max_shard_size), parse_device(device)
     sources = {"direct": direct, "think": think, **({"base": base} if base is not None else {})}
     if copy_from not in sources:
@@ -197,9 +199,9 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
     tune_malloc()
     with Reader() as reader:
         _check_nonfloat(parents, reader)
-        stream = _Stream(spec, params, parents, reader, device, allow_nonfinite, progress)
+        stream = _Stream(run, parents, reader, device, allow_nonfinite, progress)
         with _threads(1):
-            stats = stream.stats(order) if spec.collect is not None else None
+            stats = stream.gather(order) if run.needs_stats else None
         made_dirs = [p for o in outs for p in reversed(o.parents) if not p.exists()]
         temps: list[Path] = []
         writers: list[ShardWriter] = []
@@ -207,8 +209,7 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
             temps = [make_temp_dir(o) for o in outs]
             writers = [ShardWriter(t, plan) for t in temps]
             with _threads(1 if spec.elementwise else None):
-                diag = _write_pass(stream, order, dtypes, lams, writers, stats, seed,
-                                   check=spec.collect is None)
+                diag = _write_pass(stream, order, dtypes, lams, writers, check=not run.needs_stats)
             for writer in writers:
                 writer.close()
             floats = {d for d in dtypes.values() if d.is_floating_point}
@@ -238,8 +239,8 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
 
 
 def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype], lams: list[float],
-                writers: list[ShardWriter], stats: dict | None, seed: int, check: bool) -> dict[str, float]:
-    spec, params = stream.spec, stream.params
+                writers: list[ShardWriter], check: bool) -> dict[str, float]:
+    run, spec = stream.run, stream.spec
     diag: dict[str, float] = {}
     # output k's merge-and-write runs on lane k % lanes: the K outputs of a sweep proceed in
     # parallel (one output: merged on this thread, written on the lane)
@@ -269,29 +270,27 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
                         behind.submit(lambda w=writer, n=name, raw=x["think"]: w.write(n, raw),
                                       x["think"].numel() * x["think"].element_size(), lane=k)
                     continue
-                if first == 0:
-                    gen = tensor_generator(seed, name)
-                state = spec.prepare(x["direct"], x["think"], x.get("base"), params, gen, stats)
-                if spec.diagnose is not None:
-                    for key, value in spec.diagnose(state).items():
-                        diag[key] = diag.get(key, 0.0) + value
+                if first == 0:  # a tensor's slices share its generator: the draws continue
+                    gen = run.generator(name)
+                state = run.prepare(name, x["direct"], x["think"], x.get("base"), gen)
+                run.diagnose(state, diag)
                 nbytes = x["think"].numel() * dtypes[name].itemsize
                 if len(lams) == 1:  # compute here, write there: the writer is the busiest thread
                     out = torch.empty(x["think"].shape, dtype=dtypes[name], device=x["think"].device)
-                    spec.into(state, lams[0], out)
+                    run.into(state, name, lams[0], out)
                     behind.submit(lambda w=writers[0], n=name, out=out: w.write(n, out), nbytes)
                     continue
                 for k, (lam, writer) in enumerate(zip(lams, writers)):
                     def job(w=writer, n=name, s=state, lam=lam, lane=k % lanes, like=x["think"]):
                         out = out_buffer(lane, like, dtypes[n])
-                        spec.into(s, lam, out)
+                        run.into(s, n, lam, out)
                         w.write(n, out)
 
                     behind.submit(job, nbytes, lane=k % lanes)
             behind.drain()
         finally:
             behind.close()
-    return spec.summarize(diag) if spec.summarize is not None and diag else diag
+    return run.summary(diag)
 
 
 def _record(spec, params, lams, k, seed, parents, copy_from, dtypes, stats, diag, stream, max_bytes,

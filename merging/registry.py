@@ -8,9 +8,13 @@ parameters (`ParamSpec`: default, type, help) and its two pure functions:
     at(state, lam) -> Tensor                                     # float32, cheap, once per lam
 
 `lam` is the weight of the THINKING parent (0 = direct, 1 = thinking). Methods that need
-whole-model statistics (EMR) also define `collect` (additive per-tensor sums) and `finish`
-(sums -> the `stats` handed to every `prepare`). `elementwise=True` promises that `prepare`
-and `at` act element by element given `stats`, so a caller may feed flat slices of a tensor.
+whole-model statistics declare them: `collect` (additive per-tensor sums) and `finish`
+(sums -> the `stats` handed to every `prepare`) for one pass of sums (EMR), or `statistics`,
+a sequence of `merging.statistics.StatPass` for anything more (several passes, tensor-valued
+sums such as a histogram); `spec.model_statistics` gives the passes either way.
+`elementwise=True` promises that `prepare` and `at` act element by element given `stats`,
+so a caller may feed flat slices of a tensor. `sparse(params)` says whether the method, at
+those parameters, zeroes entries of what it merges (`spec.is_sparse(params)`).
 
 Two optional speed-ups: `at_into(state, lam, out)` writes at(state, lam) rounded to out's
 dtype straight into `out` (bit-identical to `out.copy_(at(state, lam))`; callers use
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from merging.named_registry import NamedRegistry
+from merging.statistics import StatPass, additive_pass
 
 # Filled in one place: every built-in operator module, one method each.
 _BUILTIN_MODULES = [
@@ -85,6 +90,10 @@ class MethodSpec:
     summarize: Callable[[dict[str, float]], dict[str, float]] | None = None
     at_into: Callable[[Any, float, Any], None] | None = None
     upcast: bool = True
+    statistics: tuple[StatPass, ...] = ()
+    # whether, at the given (validated) parameters, the method drops or trims entries of the
+    # task vectors it merges; None: never (evals' sparse-method claims read this)
+    sparse: Callable[[dict], bool] | None = None
     # bumped whenever a change alters the bits a method produces; results keyed by merge
     # (evals.sweep.merge_fingerprint) include it, so stale points are recomputed, not reused
     revision: int = 1
@@ -95,6 +104,20 @@ class MethodSpec:
             self.at_into(state, lam, out)
         else:
             out.copy_(self.at(state, lam).reshape(out.shape))
+
+    @property
+    def model_statistics(self) -> tuple[StatPass, ...]:
+        """The streaming passes over the whole model this method needs before `prepare`
+        (empty: none)."""
+        if self.statistics:
+            return tuple(self.statistics)
+        if self.collect is not None:
+            return (additive_pass(self.collect, self.finish),)
+        return ()
+
+    def is_sparse(self, params: Mapping[str, Any] | Iterable[str] | None = None) -> bool:
+        """Whether this method at `params` (validated, defaults filled) is a sparse merge."""
+        return self.sparse is not None and bool(self.sparse(self.validate_params(params)))
 
     def validate_params(self, params: Mapping[str, Any] | Iterable[str] | None = None) -> dict:
         """Fill defaults and convert values; accepts a mapping or "k=v" strings.
@@ -114,7 +137,13 @@ class MethodSpec:
                         f"(valid: {self._valid()})"
                     )
                 key, value = item.split("=", 1)
-                given[key.strip()] = value
+                key = key.strip()
+                if key in given:
+                    raise ValueError(
+                        f"method {self.name!r}: parameter {key!r} is given twice "
+                        f"({key}={given[key]!s}, {key}={value.strip()}); give it once"
+                    )
+                given[key] = value
         out: dict[str, Any] = {}
         for key in given:
             if key not in self.params:

@@ -8,7 +8,7 @@ The driver (`evals.backends.vllm_inplace`) calls, through `LLM.collective_rpc`:
 
 Each worker holds the parents itself (on its GPU, or read per tensor from the safetensors
 files through the page cache when they do not fit), computes theta(lam) one tensor at a time
-with the registry's operators (`evals.backends.merge_feed`) and feeds the (checkpoint name,
+with the registry's operators (`merging.feed`) and feeds the (checkpoint name,
 tensor) pairs straight into `model_runner.model.load_weights`, which maps them onto vLLM's
 fused and sharded parameters exactly as at startup. Nothing touches the disk or the RPC
 channel but the small dicts above. The driver resets the prefix cache after every swap.
@@ -22,7 +22,13 @@ from __future__ import annotations
 
 import time
 
+import torch
+
+from evals.backends.vllm_names import expected_sums, probe_plan
 from evals.backends.vllm_worker import SpectrumWorkerExtension
+from merging.checkpoint import open_checkpoint
+from merging.feed import TensorMerger, cache_bytes
+from merging.parents import ParentTensors, parent_tensors
 
 
 def _tensor_parallel_size() -> int:
@@ -44,15 +50,9 @@ class SpectrumMergeExtension(SpectrumWorkerExtension):
         return model
 
     def spectrum_open_parents(self, sources: dict, resident: str = "auto") -> dict:
-        import torch
-
-        from evals.backends.merge_feed import ParentTensors
-
         model = self._spectrum_model()
         device = next(model.parameters()).device
         if resident == "auto":
-            from merging.checkpoint import open_checkpoint
-
             need = sum(i.nbytes for src in sources.values() for i in open_checkpoint(src).tensors.values())
             free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else 0
             resident = "device" if need < 0.85 * free else "host"
@@ -63,10 +63,6 @@ class SpectrumMergeExtension(SpectrumWorkerExtension):
                 "tensors": len(self._spectrum_parents.names)}
 
     def _spectrum_feed(self, point: dict):
-        import torch
-
-        from evals.backends.merge_feed import TensorMerger, cache_bytes, parent_tensors
-
         parents = self._spectrum_parents
         dtype = next(self._spectrum_model().parameters()).dtype
         if "role" in point:
@@ -88,10 +84,6 @@ class SpectrumMergeExtension(SpectrumWorkerExtension):
 
     def spectrum_apply(self, point: dict) -> dict:
         """Write one sweep point into the live model; returns the probe's sums."""
-        import torch
-
-        from evals.backends.vllm_names import expected_sums, probe_plan
-
         t0 = time.perf_counter()
         model = self._spectrum_model()
         feed, info = self._spectrum_feed(point)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import torch
 
 from evals.backends.base import Backend, LiveBackend
-from evals.backends.merge_feed import ParentTensors, cache_bytes
+from merging.feed import cache_bytes
+from merging.parents import ParentTensors
 from merging.inplace import InPlaceMerger
 from merging.registry import get_method
 

@@ -10,9 +10,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-import merging.inplace
+import merging.statistics
 from evals.backends.base import SamplingParams
-from evals.backends.merge_feed import ParentTensors, TensorMerger, cache_bytes, parent_tensors
 from evals.backends.vllm_inplace import GiB, check_replies, plan_gpu_memory
 from evals.backends.vllm_merge_worker import SpectrumMergeExtension
 from evals.backends.vllm_names import expected_sums, mismatches, probe_plan, vllm_param_name
@@ -21,7 +20,9 @@ from evals.sweep.local import run_sweep
 from evals.sweep.plan import SweepPlan
 from evals.tests.test_sweep_jobs import small_config, tiny_pair
 from merging.checkpoint import load_state_dict
+from merging.feed import TensorMerger, cache_bytes
 from merging.inplace import InPlaceMerger
+from merging.parents import ParentTensors, parent_tensors
 from merging.registry import get_method
 from merging.tests.tiny_models import build_family
 
@@ -37,7 +38,7 @@ def dirs(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def sliced(monkeypatch):
     """One thread (tiny SVDs), and slices small enough that EMR's statistics run over several."""
-    monkeypatch.setattr(merging.inplace, "CHUNK_ELEMS", 100)
+    monkeypatch.setattr(merging.statistics, "CHUNK_ELEMS", 100)
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

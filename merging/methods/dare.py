@@ -54,5 +54,6 @@ SPEC = register(
         description="B + (1-lam)*drop_p(tau_D) + lam*drop_p(tau_T), seeded by (seed, tensor name)",
         prepare=prepare,
         at=at,
+        sparse=lambda params: params["p"] > 0.0,  # p = 0 drops nothing
     )
 )

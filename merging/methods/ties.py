@@ -73,5 +73,6 @@ SPEC = register(
         at=at,
         diagnose=diagnose,
         summarize=summarize,
+        sparse=lambda params: params["density"] < 1.0,  # density >= 1 trims nothing
     )
 )

@@ -66,5 +66,8 @@ SPEC = register(
         at=at,
         diagnose=diagnose,
         summarize=summarize,
+        # not sparse: the midpoint keeps both parents whole; only the exclusive half-difference
+        # d/2 is compressed (as the paper compresses an expert), not the task vectors
+        sparse=None,
     )
 )

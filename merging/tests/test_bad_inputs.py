@@ -10,7 +10,9 @@ import torch
 
 from merging.checkpoint import load_state_dict, open_checkpoint
 from merging.engine import merge
+from merging.inplace import InPlaceMerger
 from merging.tests.tiny_models import toy_tensors, write_checkpoint
+from merging.validate import count_nonfinite
 
 pytestmark = pytest.mark.fast
 
@@ -74,8 +76,6 @@ def test_nonfinite_parent_refused_unless_allowed(toys, tmp_path, value, method):
 def test_nonfinite_found_in_reduced_precision_parents(tmp_path, dtype):
     """linear checks its parents as stored (no float32 copy); a float16 slice whose plain sum
     would overflow is still told apart from one holding an Inf."""
-    from merging.validate import count_nonfinite
-
     big = torch.full((4096,), 60000.0, dtype=torch.float16)
     assert count_nonfinite(big) == 0
     big[7] = float("inf")
@@ -210,8 +210,6 @@ class _Toy(torch.nn.Module):
 
 
 def test_inplace_merges_a_plain_module_and_refuses_bad_input():
-    from merging.inplace import InPlaceMerger
-
     d, t, b = toy_tensors(1), toy_tensors(2), toy_tensors(3)
     target = _Toy()
     merger = InPlaceMerger(target, d, t, method="linear")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import merging.engine
-import merging.inplace
+import merging.statistics
 from merging.checkpoint import load_state_dict
 from merging.engine import merge, sweep_outs
 from merging.inplace import InPlaceMerger
@@ -33,7 +33,7 @@ def assert_same_tensors(a: dict, b: dict):
 def small_chunks(monkeypatch):
     """Make the engine slice every tensor of the tiny models (as it does real ones)."""
     monkeypatch.setattr(merging.engine, "CHUNK_ELEMS", 100)
-    monkeypatch.setattr(merging.inplace, "CHUNK_ELEMS", 100)
+    monkeypatch.setattr(merging.statistics, "CHUNK_ELEMS", 100)
 
 
 def test_output_loads_generates_and_carries_its_side_files(family, tmp_path):

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from merging.methods.emr import unify
 from merging.registry import get_method, list_methods
 from merging.steps import keep_top_magnitude, midpoint, svt, tensor_generator
 
@@ -226,8 +227,6 @@ def test_emr_rescalers_and_result_by_hand():
 
 
 def test_emr_zero_sum_elects_minus():
-    from merging.methods.emr import unify
-
     uni_d, uni_t, uni = unify(t(1.0), t(-1.0))  # gamma = -1: only the thinking entry survives
     assert torch.equal(uni, t(-1.0)) and torch.equal(uni_d, t(0.0)) and torch.equal(uni_t, t(-1.0))
 

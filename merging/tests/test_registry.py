@@ -68,3 +68,36 @@ def test_validate_params_fills_defaults_and_converts(method, given, expect):
 def test_validate_params_refuses_bad_input(method, given, match):
     with pytest.raises(ValueError, match=match):
         get_method(method).validate_params(given)
+
+
+@pytest.mark.parametrize("method,given", [
+    ("ties", ["density=0.2", "density=0.9"]),
+    ("dare", ["p=0.1", "rescale=l1", " p = 0.1"]),  # the same value twice is still a repeat
+    ("twin", ["mode=svd", "mode=svd"]),
+])
+def test_a_repeated_parameter_is_refused(method, given):
+    key = given[0].split("=")[0].strip()
+    with pytest.raises(ValueError, match=rf"method '{method}': parameter '{key}' is given twice .*give it once"):
+        get_method(method).validate_params(given)
+
+
+@pytest.mark.parametrize("method,params,sparse", [
+    ("ties", None, False),  # default density 1.0 trims nothing
+    ("ties", {"density": 1.0}, False),
+    ("ties", ["density=0.999"], True),
+    ("ties", {"density": 0.2}, True),
+    ("dare", None, True),  # default p = 0.2
+    ("dare", {"p": 0}, False),
+    ("dare", {"p": 0.9, "rescale": "l1"}, True),
+    ("twin", None, False),  # compresses only the half-difference; the midpoint stays whole
+    ("twin", {"mask_rate": 0.99}, False),
+    ("linear", None, False), ("slerp", None, False), ("task_arithmetic", None, False),
+    ("emr", None, False), ("lore", {"mu": 5.0}, False),
+])
+def test_each_method_says_whether_it_is_sparse_at_given_parameters(method, params, sparse):
+    assert get_method(method).is_sparse(params) is sparse
+
+
+def test_is_sparse_validates_the_parameters():
+    with pytest.raises(ValueError, match="method 'ties': density=0.0: must be > 0"):
+        get_method("ties").is_sparse({"density": 0})
