@@ -1,12 +1,13 @@
 """AIME 2024 (30 problems, integer answers 0-999): hub `HuggingFaceH4/aime_2024`, split train.
 
 Local data: a JSONL/parquet file (or folder) with fields `problem`, `answer` (and `id`).
-Version history: 1 - first version.
+Version history: 1 - first version; 2 - unboxed "the answer is X" read, more hub
+schemas, the harness's question text for chatml_system.
 """
 from evals.benchmarks.contest_math import make_math_benchmark
 from evals.benchmarks.registry import register
 
 BENCHMARK = register(make_math_benchmark(
-    name="aime24", version="1", hub_id="HuggingFaceH4/aime_2024", split="train",
+    name="aime24", version="2", hub_id="HuggingFaceH4/aime_2024", split="train",
     description="AIME 2024, 30 problems, math-verify grading; paper used 10 samples",
 ))

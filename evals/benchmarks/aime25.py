@@ -1,12 +1,13 @@
 """AIME 2025 (30 problems, integer answers 0-999): hub `math-ai/aime25`, split test.
 
 Local data: a JSONL/parquet file (or folder) with fields `problem`, `answer` (and `id`).
-Version history: 1 - first version.
+Version history: 1 - first version; 2 - unboxed "the answer is X" read, more hub
+schemas, the harness's question text for chatml_system.
 """
 from evals.benchmarks.contest_math import make_math_benchmark
 from evals.benchmarks.registry import register
 
 BENCHMARK = register(make_math_benchmark(
-    name="aime25", version="1", hub_id="math-ai/aime25", split="test",
+    name="aime25", version="2", hub_id="math-ai/aime25", split="test",
     description="AIME 2025, 30 problems, math-verify grading; paper used 10 samples",
 ))
