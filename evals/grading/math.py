@@ -49,8 +49,11 @@ _STATEMENT = re.compile(r"\banswer\s*(?:is\s*:?|:)\s*(.+?)(?:\.(?:\s|$)|\n|$)", 
 
 
 def boxed_latex(content: str) -> str:
-    """The box content as math-verify reads it (e-notation as a power of ten, no thin spaces)."""
+    """The box content as math-verify reads it (e-notation as a power of ten, no thin
+    spaces, a unit written inside the number's `\\text{}` moved out of it)."""
     content = re.sub(r"(?<=\d)\\,(?=\d{3}\b)", "", content)  # 1\,000: a thin space between digit groups
+    # \text{204 minutes}: a number with its unit written inside one \text
+    content = re.sub(r"^\s*\\text\{\s*(-?\d[\d.,]*)\s*([A-Za-z][A-Za-z ]*)\}\s*$", r"\1\\text{ \2}", content)
     m = _E_NOTATION.match(content)
     return f"{m.group(1)}\\times 10^{{{m.group(2)}}}" if m else content
 

@@ -50,6 +50,7 @@ FORMS = [
     ("12", R + "\\boxed{12 \\text{ cm}}", True),
     ("12", R + "\\boxed{12\\text{ meters}}", True),
     ("33", R + "\\boxed{\\text{33}}", True),
+    ("204", R + "**Answer:** $\\boxed{\\text{204 minutes}}$", True),
     ("10", R + "$\\boxed{10}$ dollars.", True),
     ("5", R + "\\boxed{\\$5}", True),
     ("5", R + "\\boxed{x = 5}", True),
