@@ -5,7 +5,8 @@
   of k completions), `score` (list of k grades), plus `pred`, `report`, the data's fields;
 - "lm_eval": lm-evaluation-harness `samples_<task>_<time>.jsonl`, one line per doc:
   `doc_id`, `doc`, `target`, `resps` ([[k texts]]), `filtered_resps`, and one field per
-  metric (e.g. `exact_match`: one grade for the doc, repeated for its k completions);
+  metric (e.g. `exact_match`: one grade for the doc; it stands for each of its k
+  completions only when it is 0 or 1, or k is 1);
 - "lighteval": lighteval details parquet, one row per doc: `doc` (query, choices,
   gold_index, id), `model_response` (text: k texts, output_tokens: k id lists) and
   `metric` (dict); older versions: `example`/`full_prompt`, `predictions`, `gold`, `metrics`.
@@ -83,6 +84,13 @@ def _grade(v) -> float | None:
     return float(v)
 
 
+def _per_completion(doc_metric, k: int) -> list[float | None]:
+    """A doc-level grade as per-completion grades: exact when it is 0 or 1 (all wrong / all
+    right) or k == 1; a mean over k > 1 completions says nothing about each one (None)."""
+    g = _grade(doc_metric)
+    return [g] * k if g is not None and (k == 1 or g in (0.0, 1.0)) else [None] * k
+
+
 def _harness(row: dict, i: int) -> OutsideProblem:
     code = list(row["code"])
     score = list(row.get("score") or [None] * len(code))
@@ -103,7 +111,7 @@ def _lm_eval(row: dict, i: int) -> OutsideProblem:
     options = [str(c) for c in doc["choices"]] if isinstance(doc.get("choices"), list) else (
         [str(doc[f"choice{k}"]) for k in range(1, 5)] if all(f"choice{k}" in doc for k in range(1, 5)) else None)
     return OutsideProblem(id=str(row["doc_id"]), question=question, gold=str(row.get("target", "")).strip(),
-                          completions=texts, outside=[_grade(metric)] * len(texts), options=options)
+                          completions=texts, outside=_per_completion(metric, len(texts)), options=options)
 
 
 def _list(v) -> list:
@@ -134,7 +142,7 @@ def _lighteval(row: dict, i: int) -> OutsideProblem:
     if ids is not None and len(ids) != len(texts):
         ids = None
     extra = {"gold_index": int(gold_idx[0])} if "model_response" in row and gold_idx else {}
-    return OutsideProblem(id=pid, question=question, gold=gold, completions=texts, outside=[_grade(value)] * len(texts),
+    return OutsideProblem(id=pid, question=question, gold=gold, completions=texts, outside=_per_completion(value, len(texts)),
                           options=(choices or None) if "model_response" in row else None, token_ids=ids, extra=extra)
 
 

@@ -93,7 +93,9 @@ def test_lm_eval_samples(tmp_path):
            "arguments": {"gen_args_0": {"arg_0": "..."}}, "resps": [[R + "**Final Answer**\n\\boxed{70}", R + "\\boxed{71}"]],
            "filtered_resps": ["70", "71"], "filter": "none", "metrics": ["exact_match"], "exact_match": 0.5}
     fmt, (p,) = read_outside(_jsonl(tmp_path / "samples_aime25_2025-09-01T10-00-00.jsonl", [row]))
-    assert (fmt, p.id, p.gold, len(p.completions), p.outside) == ("lm_eval", "3", "70", 2, [0.5, 0.5])
+    assert (fmt, p.id, p.gold, len(p.completions), p.outside) == ("lm_eval", "3", "70", 2, [None, None])
+    row["exact_match"] = 1.0  # all of the doc's completions right: each one is
+    assert read_outside(_jsonl(tmp_path / "samples_b.jsonl", [row]))[1][0].outside == [1.0, 1.0]
 
 
 def test_lighteval_details_parquet_uses_generated_ids(tmp_path, qwen_tok):
