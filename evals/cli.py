@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "sweep": "evals.sweep.cli",
     "report": "evals.report.cli",
     "analyze": "evals.analysis.cli",
+    "import": "evals.importing.cli",
 }
 
 

@@ -4,7 +4,10 @@
   (never the first sample alone). Every problem weighs the same, whatever its k.
 - tokens: generated tokens per sample, split into reasoning (up to the last `</think>`)
   and answer, averaged per problem then over problems like accuracy.
-- truncation / malformed / think rates: shares of samples.
+- truncation / malformed / think rates: shares of samples. Samples whose reasoning/answer
+  split is unknown (`split_known` False: no `</think>` in the paper's raw ChatML mode) are
+  left out of the reasoning/answer token means and the think rate; when no sample of a
+  group has a known split those figures are None ("unknown"), never 0.
 - 95% CI: percentile bootstrap over problems, drawn by `evals.analysis.bootstrap` (the same
   replicates, hence the same interval, as the claims report's for that point).
 - paired difference of two models on the problems both answered: resample problems once
@@ -41,11 +44,11 @@ class Summary:
     ci_low: float | None
     ci_high: float | None
     mean_tokens: float
-    mean_reasoning_tokens: float
-    mean_answer_tokens: float
+    mean_reasoning_tokens: float | None  # None: the split is unknown for every sample
+    mean_answer_tokens: float | None
     truncation_rate: float
     malformed_rate: float
-    think_rate: float
+    think_rate: float | None
 
 
 @dataclass(frozen=True)
@@ -123,19 +126,20 @@ def summarize_group(records: Sequence[SampleRecord], *, n_boot: int = N_BOOT, se
         acc = float(np.mean(pp))
         lo, hi = bootstrap_ci(pp, n_boot=n_boot, seed=seed, pair=first.pair, benchmark=first.benchmark)
 
-    def mean_of(metric: str) -> float:
-        return float(np.mean(list(per_problem(records, metric).values())))
+    def mean_of(metric: str, rs: Sequence[SampleRecord] = records) -> float | None:
+        return float(np.mean(list(per_problem(rs, metric).values()))) if rs else None
 
     n = len(records)
+    known = [r for r in records if r.split_known]
     return Summary(
         model=first.model, method=first.method, lam=first.lam, benchmark=first.benchmark,
         prompt_mode=first.prompt_mode, n_problems=len(counts), n_samples=n,
         k_min=min(counts.values()), k_max=max(counts.values()), accuracy=acc, ci_low=lo, ci_high=hi,
-        mean_tokens=mean_of("tokens"), mean_reasoning_tokens=mean_of("reasoning_tokens"),
-        mean_answer_tokens=mean_of("answer_tokens"),
+        mean_tokens=mean_of("tokens"), mean_reasoning_tokens=mean_of("reasoning_tokens", known),
+        mean_answer_tokens=mean_of("answer_tokens", known),
         truncation_rate=sum(r.truncated for r in records) / n,
         malformed_rate=sum(r.malformed for r in records) / n,
-        think_rate=sum(bool(r.meta.get("thought")) for r in records) / n,
+        think_rate=sum(bool(r.meta.get("thought")) for r in known) / len(known) if known else None,
     )
 
 
@@ -147,6 +151,10 @@ def summarize(records: Iterable[SampleRecord], *, n_boot: int = N_BOOT, seed: in
     return [summarize_group(g, n_boot=n_boot, seed=seed) for g in groups.values()]
 
 
+def _or_unknown(x: float | None) -> str:
+    return "unknown" if x is None else f"{x:.1f}"
+
+
 def summary_table(records: Iterable[SampleRecord], *, n_boot: int = N_BOOT, seed: int = 0, tablefmt: str = "github") -> str:
     from tabulate import tabulate
 
@@ -155,8 +163,9 @@ def summary_table(records: Iterable[SampleRecord], *, n_boot: int = N_BOOT, seed
         acc = "-" if s.accuracy is None else f"{100 * s.accuracy:.1f} [{100 * s.ci_low:.1f}, {100 * s.ci_high:.1f}]"
         k = str(s.k_min) if s.k_min == s.k_max else f"{s.k_min}-{s.k_max}"
         rows.append([s.model, s.method or "-", "-" if s.lam is None else f"{s.lam:g}", s.benchmark, s.n_problems, k,
-                     acc, f"{s.mean_tokens:.1f}", f"{s.mean_reasoning_tokens:.1f}", f"{s.mean_answer_tokens:.1f}",
-                     f"{100 * s.truncation_rate:.1f}", f"{100 * s.malformed_rate:.1f}", f"{100 * s.think_rate:.1f}"])
+                     acc, f"{s.mean_tokens:.1f}", _or_unknown(s.mean_reasoning_tokens), _or_unknown(s.mean_answer_tokens),
+                     f"{100 * s.truncation_rate:.1f}", f"{100 * s.malformed_rate:.1f}",
+                     _or_unknown(None if s.think_rate is None else 100 * s.think_rate)])
     headers = ["model", "method", "lam", "benchmark", "problems", "k", "avg@k % [95% CI]", "tokens",
                "reasoning", "answer", "trunc %", "malformed %", "thinks %"]
     return tabulate(rows, headers=headers, tablefmt=tablefmt)

@@ -37,6 +37,9 @@ class SampleRecord:
     correct: bool
     extracted: str | None
     meta: dict = field(default_factory=dict)  # e.g. difficulty, thought (bool)
+    # False when the reasoning/answer split cannot be told (no </think> and no opened think
+    # block, as in the paper's raw ChatML prompt): reasoning/answer_tokens are then 0 and unknown
+    split_known: bool = True
 
     def key(self) -> tuple:
         """Identity of a sample: a rerun skips records whose key is stored."""

@@ -26,7 +26,7 @@ from evals.backends.base import Completion, SamplingParams
 from evals.benchmarks.base import Benchmark, Problem
 from evals.benchmarks.registry import get_benchmark
 from evals.grading.style import style_bleed
-from evals.grading.thinking import marker_token_ids, reasoned, split_text, split_tokens
+from evals.grading.thinking import marker_token_ids, prompt_opens_think, reasoned, split_text, split_tokens
 from evals.prompting import PROMPT_MODES, render_prompt
 from evals.records import SampleRecord
 from evals.store import ResultsStore
@@ -65,10 +65,12 @@ def _small_meta(meta: dict) -> dict:
 
 
 def grade_completion(benchmark: Benchmark, problem: Problem, completion: Completion,
-                     marker_ids: Sequence[int] | None, *, grade_full_text: bool = False) -> dict:
+                     marker_ids: Sequence[int] | None, *, grade_full_text: bool = False,
+                     prompt_mode: str = "chat_template") -> dict:
     """The verdict and token accounting of one completion, as SampleRecord fields."""
     text_split = split_text(completion.text, benchmark.think_end)
-    tok_split = split_tokens(completion.token_ids, marker_ids, completion.finish_reason)
+    tok_split = split_tokens(completion.token_ids, marker_ids, completion.finish_reason,
+                             opened=prompt_opens_think(prompt_mode))
     truncated = tok_split.truncated
     grade = benchmark.grade(problem, completion.text if grade_full_text else text_split.answer)
     meta = {
@@ -77,6 +79,8 @@ def grade_completion(benchmark: Benchmark, problem: Problem, completion: Complet
         "tag_bleed": style_bleed(text_split.answer).tag_bleed,
         **_small_meta(problem.meta),
     }
+    if not tok_split.known:
+        meta["thought"] = None  # unknown, not "did not think" (no </think> without an opened block)
     if grade_full_text:
         meta["grade_full_text"] = True
     if text_split.thought != tok_split.thought:  # marker in text but not as tokens (or vice versa)
@@ -91,7 +95,7 @@ def grade_completion(benchmark: Benchmark, problem: Problem, completion: Complet
         finish_reason=completion.finish_reason, truncated=truncated,
         malformed=grade.malformed and not truncated,  # a cut-off answer is truncated, not malformed
         correct=grade.correct and not truncated,  # hitting the cap is wrong, whatever was written
-        extracted=grade.extracted, meta=meta,
+        extracted=grade.extracted, meta=meta, split_known=tok_split.known,
     )
 
 
@@ -170,7 +174,8 @@ def evaluate(backend, tokenizer, benchmark: Benchmark | str, problems: Sequence[
             pairs = [(ix, [row[i] for i in ix]) for (_, ix), row in zip(chunk, outs)]
         for (problem, _), (ix, comps) in zip(chunk, pairs):
             for i, comp in zip(ix, comps):
-                fields = grade_completion(benchmark, problem, comp, marker_ids, grade_full_text=grade_full_text)
+                fields = grade_completion(benchmark, problem, comp, marker_ids, grade_full_text=grade_full_text,
+                                          prompt_mode=prompt_mode)
                 rec = SampleRecord(**common, problem_id=problem.id, sample_index=i, **fields)
                 if store is not None:
                     store.append(rec)
