@@ -36,8 +36,8 @@ def _convert(key: str, value: Any, source: str) -> Any:
             raise ValueError
         return want(text)
     except (KeyError, ValueError):
-        raise ValueError(f"{source}: {key}={value!r} is not a {want.__name__}; e.g. {key}="
-                         f"{ {bool: 'true', int: '8', float: '0.85', str: 'host'}[want] }") from None
+        kind, example = {bool: ("true or false", "true"), int: ("an integer", "8"), float: ("a number", "0.85")}[want]
+        raise ValueError(f"{source}: {key}={value!r} is not {kind}; e.g. {key}={example}") from None
 
 
 def parse_engine_options(items: Sequence[str], source: str = "--engine") -> dict[str, Any]:

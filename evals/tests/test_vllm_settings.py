@@ -23,8 +23,9 @@ def test_engine_options_parse_to_typed_values(items, want):
 
 @pytest.mark.parametrize("items, words", [
     (["max_model_len"], "expected KEY=VALUE"), (["=3"], "expected KEY=VALUE"),
-    (["tensor_parallel_size=two"], "is not a int"), (["max_model_len=4.5"], "is not a int"),
-    (["enforce_eager=maybe"], "is not a bool"),
+    (["tensor_parallel_size=two"], "is not an integer; e.g. tensor_parallel_size=8"),
+    (["max_model_len=4.5"], "is not an integer"), (["gpu_memory_utilization=high"], "is not a number"),
+    (["enforce_eager=maybe"], "is not true or false"),
 ])
 def test_bad_engine_options_are_one_line(items, words):
     with pytest.raises(ValueError, match=words) as err:
