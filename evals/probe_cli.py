@@ -148,3 +148,21 @@ def run(args) -> int:
                        "lams": lams, "think_share": share.tolist(), "cost": c.as_dict(),
                        "parents_generated_tokens": generated, "problems": len(problems)}, f, indent=2)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m evals.probe_cli CONFIG ...` until `spectrum probe` is registered in evals/cli.py."""
+    import sys
+
+    ap = argparse.ArgumentParser(prog="python -m evals.probe_cli")
+    add_parser(ap.add_subparsers(dest="command"))
+    args = ap.parse_args(["probe", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"spectrum probe: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
