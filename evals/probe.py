@@ -90,16 +90,17 @@ def continuation_logprobs(model, seqs: list[list[int]], conts: list[list[int]], 
             mask[i, width - len(r):] = 1
         pos = (mask.cumsum(1) - 1).clamp(min=0)
         dev = next(model.parameters()).device
-        logits = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev)).logits
+        # rows are right-aligned: every scored position lies in the last `keep` (a real
+        # vocabulary times the whole prompt would not fit in memory)
+        keep = min(width, max(len(c) for c in conts[sl]) + 1)
+        logits = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev),
+                       logits_to_keep=keep).logits
         logp = torch.log_softmax(logits.float(), dim=-1).cpu()
         cost.forward_passes += 1
         cost.tokens += int(mask.sum())
-        for i, (s, c) in enumerate(zip(seqs[sl], conts[sl])):
-            start = width - len(s) - len(c)  # index of the row's first real token
-            total = 0.0
-            for j, tok in enumerate(c):
-                total += float(logp[i, start + len(s) + j - 1, tok])
-            out[sl.start + i] = total
+        for i, c in enumerate(conts[sl]):
+            # token c[j] sits at width - len(c) + j and is predicted one position earlier
+            out[sl.start + i] = sum(float(logp[i, keep - len(c) + j - 1, tok]) for j, tok in enumerate(c))
     return out
 
 
@@ -120,7 +121,8 @@ def greedy_start(model, seqs: list[list[int]], n_tokens: int, pad_id: int, batch
                 mask[i, width - len(r):] = 1
             pos = (mask.cumsum(1) - 1).clamp(min=0)
             dev = next(model.parameters()).device
-            logits = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev)).logits
+            logits = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev),
+                           logits_to_keep=1).logits
             nxt = logits[:, -1].argmax(-1).tolist()
             cost.forward_passes += 1
             cost.tokens += int(mask.sum())
