@@ -54,6 +54,7 @@ def _parent_outcomes(cfg, pair, bench, problems, store_path: str):
     from evals.probe import ParentOutcomes
     from evals.runner import evaluate
     from evals.store import ResultsStore
+    from transformers import AutoTokenizer
 
     store = ResultsStore(store_path)
     fps = pair_fingerprints(pair, need_base=False)
@@ -62,13 +63,11 @@ def _parent_outcomes(cfg, pair, bench, problems, store_path: str):
         path = str(locate(getattr(pair, role)) or getattr(pair, role))
         before = len(store)
         backend = _LazyBackend(lambda p=path: TransformersBackend.from_pretrained(
-            p, device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size))
-        from transformers import AutoTokenizer
-
+            p, device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size), cfg.batch_size)
         recs = evaluate(backend, AutoTokenizer.from_pretrained(path), bench, problems, cfg.params_for(bench.name),
                         store=store, model=f"{pair.name}/{role}", model_fingerprint=fps[role], pair=pair.name,
                         lam=lam, prompt_mode=cfg.prompt_mode, progress=False)
-        generated += sum(r.generated_tokens for r in store.records()[before:])
+        generated += sum(r.generated_tokens for r in store.records()[before:]) if len(store) > before else 0
         by: dict[str, list] = {}
         for r in recs:
             by.setdefault(r.problem_id, []).append(r)
@@ -80,9 +79,9 @@ def _parent_outcomes(cfg, pair, bench, problems, store_path: str):
 class _LazyBackend:
     """Loads the parent only if some sample is missing from the store."""
 
-    def __init__(self, make):
+    def __init__(self, make, batch_size: int):
         self._make, self._backend = make, None
-        self.batch_size, self.name, self.supports_sample_indices = 64, "transformers", True
+        self.batch_size, self.name, self.supports_sample_indices = batch_size, "transformers", True
 
     def generate(self, prompts, params, **kw):
         if self._backend is None:
