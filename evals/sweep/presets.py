@@ -76,6 +76,14 @@ def _tiny() -> PairPreset:
     )
 
 
+def _overthink() -> PairPreset:
+    """The over-thinking tiny pair (fixtures/overthink.py); its benchmark file is
+    fixtures/overthink/bench.jsonl (give it as `data: {synthetic: ...}`, see configs/overthink.yaml)."""
+    d = tiny_dir().parent / "overthink"
+    return replace(_tiny(), pair=PairSpec("overthink", str(d / "direct"), str(d / "think"), str(d / "base")),
+                   sampling=SamplingParams(temperature=0.0, max_new_tokens=64, n=1, seed=0))
+
+
 # The paper's one setting for every merge: T=0.6, top_p 0.95, max 39512 new tokens;
 # 10 samples for AIME-type benchmarks, 2 for GPQA (RESEARCH.md). top_k 20 is Qwen3's own.
 _PAPER_SAMPLING = SamplingParams(temperature=0.6, top_p=0.95, top_k=20, max_new_tokens=39512, n=10, seed=0)
@@ -94,6 +102,7 @@ def _qwen(name: str, size: str, base: str) -> PairPreset:
 def presets() -> dict[str, PairPreset]:
     return {
         "tiny": _tiny(),
+        "overthink": _overthink(),
         "qwen3-4b": _qwen("qwen3-4b", "4B", "Qwen/Qwen3-4B"),
         "qwen3-30b-a3b": _qwen("qwen3-30b-a3b", "30B-A3B", "Qwen/Qwen3-30B-A3B"),
     }
