@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "report": "evals.report.cli",
     "analyze": "evals.analysis.cli",
     "import": "evals.importing.cli",
+    "probe": "evals.probe_cli",
 }
 
 

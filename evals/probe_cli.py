@@ -17,6 +17,21 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from evals.backends.transformers_backend import TransformersBackend
+from evals.benchmarks.registry import get_benchmark
+from evals.method_labels import parse_method_label
+from evals.probe import ParentOutcomes, predict_transition, run_probe
+from evals.runner import evaluate
+from evals.store import ResultsStore
+from evals.sweep.config import SweepConfig
+from evals.sweep.weights import locate, pair_fingerprints
+from merging.inplace import InPlaceMerger
+from merging.registry import get_method
 
 
 def add_parser(subparsers) -> None:
@@ -28,14 +43,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--hi", type=float, default=1.0, help="last lam of the grid")
     p.add_argument("--step", type=float, default=0.02, help="grid step")
     p.add_argument("--problems", type=int, default=60, help="problems sampled from the benchmark (0: all)")
-    p.add_argument("--sample-seed", type=int, default=0)
+    p.add_argument("--sample-seed", type=int, default=0, help="seed of the problem sample")
     p.add_argument("--ref-tokens", type=int, default=1, help="tokens of each parent's start to score")
     p.add_argument("--direct-ref", choices=("parent", "close"), default="parent",
                    help="direct start: the direct parent's first tokens, or `</think>` alone")
     p.add_argument("--no-parents", action="store_true", help="fit the predicted thinking share only")
     p.add_argument("--batch", type=int, default=256, help="sequences per forward pass")
-    p.add_argument("--n-boot", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the centre's CI")
+    p.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap resampling")
     p.add_argument("--json", default=None, help="also write the result to this JSON file")
     p.set_defaults(func=run)
 
@@ -49,13 +64,6 @@ def grid(lo: float, hi: float, step: float) -> list[float]:
 
 def _parent_outcomes(cfg, pair, bench, problems, store_path: str):
     """(direct, think) ParentOutcomes on `problems` from the store, generating what is missing."""
-    from evals.backends.transformers_backend import TransformersBackend
-    from evals.model_loading import locate, pair_fingerprints
-    from evals.probe import ParentOutcomes
-    from evals.runner import evaluate
-    from evals.store import ResultsStore
-    from transformers import AutoTokenizer
-
     store = ResultsStore(store_path)
     fps = pair_fingerprints(pair, need_base=False)
     out, generated = {}, 0
@@ -91,16 +99,6 @@ class _LazyBackend:
 
 
 def run(args) -> int:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from evals.benchmarks.registry import get_benchmark
-    from evals.model_loading import locate
-    from evals.probe import predict_transition, run_probe
-    from evals.sweep import SweepConfig, parse_method_label
-    from merging.inplace import InPlaceMerger
-    from merging.registry import get_method
-
     cfg = SweepConfig.from_yaml(args.config)
     pair, bench = cfg.pairs[0], get_benchmark(cfg.benchmarks[0])
     label = args.method or cfg.methods[0]
@@ -126,7 +124,7 @@ def run(args) -> int:
     generated = 0
     if not args.no_parents:
         direct, think, generated = _parent_outcomes(cfg, pair, bench, problems, cfg.results)
-    tr = predict_transition(result, pair.name, bench.name, direct, think, n_boot=args.n_boot, seed=args.seed)
+    tr = predict_transition(result, pair.name, bench.name, direct, think, n_boot=args.n_boot, seed=args.bootstrap_seed)
     target = "accuracy" if direct is not None else "thinking share"
     lo, hi = tr.centre_ci
     print(f"probe {pair.name}/{label} on {bench.name}: {len(problems)} problems, {len(lams)} lams "
@@ -150,9 +148,7 @@ def run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m evals.probe_cli CONFIG ...` until `spectrum probe` is registered in evals/cli.py."""
-    import sys
-
+    """`python -m evals.probe_cli CONFIG ...` (the same as `spectrum probe CONFIG ...`)."""
     ap = argparse.ArgumentParser(prog="python -m evals.probe_cli")
     add_parser(ap.add_subparsers(dest="command"))
     args = ap.parse_args(["probe", *(sys.argv[1:] if argv is None else argv)])
