@@ -48,6 +48,7 @@ _BUILTIN_MODULES = [
     "merging.methods.surgical",
     "merging.methods.override",
     "merging.methods.keep_direct",
+    "merging.methods.dare_ties",
 ]
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.fast
 
 NEEDS_BASE = {"linear": False, "slerp": False, "task_arithmetic": True, "dare": True, "ties": True,
               "emr": True, "lore": False, "twin": False, "surgical": False, "override": False,
-              "keep_direct": False}
+              "keep_direct": False, "dare_ties": True}
 
 
 def test_the_built_in_methods_are_registered_with_paper_and_base_needs():
