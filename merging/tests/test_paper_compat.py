@@ -13,6 +13,8 @@ from evals.cli import main
 from merging.apply import MethodRun, TensorStates, tied_embeddings
 from merging.checkpoint import load_state_dict
 from merging.engine import merge
+from merging.feed import TensorMerger
+from merging.inplace import InPlaceMerger
 from merging.parents import ParentTensors
 
 pytestmark = pytest.mark.fast
@@ -130,3 +132,21 @@ def test_cli_flag_reaches_provenance(tied_bf16, tmp_path):
     prov = json.loads((out / "merge_provenance.json").read_text())
     assert prov["paper_compat"] is True and prov["tied_visited_twice"] == [EMB]
     assert prov["model_stats"]["counting"] == "paper"
+
+
+@pytest.mark.parametrize("method", ["ties", "emr", "surgical"])
+def test_compat_is_the_same_through_every_driver_on_a_tied_model(tied_bf16, tmp_path, method):
+    from transformers import AutoModelForCausalLM
+
+    base = tied_bf16["base"] if method != "surgical" else None
+    (out,) = merge(method, tied_bf16["direct"], tied_bf16["think"], base, lams=[0.3], outs=[tmp_path / "m"],
+                   paper_compat=True, progress=False)
+    model = AutoModelForCausalLM.from_pretrained(tied_bf16["think"])  # lm_head tied: the same tensor
+    merger = InPlaceMerger(model, tied_bf16["direct"], tied_bf16["think"], base, method=method, paper_compat=True)
+    assert merger.run.tied == (EMB,)
+    merger.apply(0.3)
+    roles = {"direct": tied_bf16["direct"], "think": tied_bf16["think"], **({"base": base} if base else {})}
+    fed = dict(TensorMerger(ParentTensors(roles), method, paper_compat=True).tensors(0.3))
+    live = model.state_dict()
+    for name, x in load_state_dict(out).items():
+        assert torch.equal(x, live[name]) and torch.equal(x, fed[name]), name
