@@ -146,7 +146,7 @@ class TopShare(RefinedStats):
     has low bits set (float16/float32 parents), a histogram of the low 16 bits of that bin."""
 
     def __init__(self, hist: Tensor, fine_needed: bool, select: str, counting: str):
-        self.cum = hist.to(torch.int64).cumsum(0)  # (32768,) entries with high bits <= b
+        self.cum = hist.to("cpu", torch.int64).cumsum(0)  # (32768,) entries with high bits <= b
         self.total = int(self.cum[-1])
         self.fine_needed = fine_needed
         self.select, self.counting = select, counting
@@ -189,7 +189,7 @@ class TopShare(RefinedStats):
 
     def absorb(self, fine_hist: Tensor, bins: list[int]) -> None:
         for i, b in enumerate(bins):
-            self.fine[b] = fine_hist[i].to(torch.int64).cumsum(0)
+            self.fine[b] = fine_hist[i].to("cpu", torch.int64).cumsum(0)
         self.pending.clear()
 
     def describe(self) -> dict:
@@ -212,8 +212,8 @@ def share_passes(select: Callable[[dict], str], counting: Callable[[dict], str],
         return TopShare(hist, sums.get("fine", 0.0) > 0, select(params), counting(params))
 
     def collect_fine(d, t, b, params, numel, previous: TopShare):
-        bins = torch.tensor(sorted(previous.pending), dtype=torch.int32)
         bits = abs_diff_bits(d, t)
+        bins = torch.tensor(sorted(previous.pending), dtype=torch.int32, device=bits.device)
         hi, lo = bits >> 16, bits & (_LO - 1)
         idx = torch.searchsorted(bins, hi).clamp_max(len(bins) - 1)
         hit = bins[idx] == hi
