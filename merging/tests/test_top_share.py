@@ -21,12 +21,12 @@ pytestmark = pytest.mark.fast
 METHODS = ("surgical", "override", "keep_direct")
 
 
-def paper_state_dicts(dirs):
+def paper_state_dicts(dirs, dtype=torch.bfloat16):
     """direct and think as the paper loads them: a transformers model's state_dict(), where a
     tied model lists its embedding twice (embed_tokens and lm_head)."""
     from transformers import AutoModelForCausalLM
 
-    return [AutoModelForCausalLM.from_pretrained(dirs[r], dtype=torch.bfloat16).state_dict()
+    return [AutoModelForCausalLM.from_pretrained(dirs[r], dtype=dtype).state_dict()
             for r in ("direct", "think")]
 
 
@@ -59,21 +59,39 @@ def reference(sd_d, sd_t, method, lam, select="largest", paper=False):
 @pytest.mark.parametrize("paper", [False, True])
 @pytest.mark.parametrize("method,select", [("surgical", "largest"), ("override", "largest"),
                                            ("keep_direct", "largest"), ("keep_direct", "smallest")])
-def test_matches_the_concatenating_reference_on_tied_bf16(tied_bf16, tmp_path, method, select, paper):
-    # the paper's quirk counts the tied embedding twice; our default counts stored tensors once
-    sd_d, sd_t = (paper_state_dicts(tied_bf16) if paper else
-                  [load_state_dict(tied_bf16[r]) for r in ("direct", "think")])
-    assert ("lm_head.weight" in sd_d) is paper
+@pytest.mark.parametrize("which", ["tied_bf16", "untied_f32"])
+def test_matches_the_concatenating_reference(request, tmp_path, which, method, select, paper):
+    dirs = request.getfixturevalue(which)
+    dtype = torch.bfloat16 if which == "tied_bf16" else torch.float32
+    # the paper's quirk counts a tied embedding twice; our default counts stored tensors once
+    sd_d, sd_t = (paper_state_dicts(dirs, dtype) if paper else
+                  [load_state_dict(dirs[r]) for r in ("direct", "think")])
     lams = [0.01, 0.05, 0.5]
     params = {"select": select} if method == "keep_direct" else {}
-    outs = merge(method, tied_bf16["direct"], tied_bf16["think"], lams=lams, params=params,
+    outs = merge(method, dirs["direct"], dirs["think"], lams=lams, params=params,
                  outs=[tmp_path / str(i) for i in range(3)], progress=False, paper_compat=paper)
     for lam, out in zip(lams, outs):
         got = load_state_dict(out)
         want = reference(sd_d, sd_t, method, lam, select, paper)
-        assert "lm_head.weight" not in got  # tied: stored once, as the parents store it
+        assert ("lm_head.weight" in got) is (which == "untied_f32")  # stored as the parents store it
         for name, x in got.items():
             assert torch.equal(x, want[name]), (name, lam)
+
+
+def test_a_per_tensor_strength_gets_each_tensors_own_exact_threshold(untied_f32, tmp_path):
+    """With a schedule, a tensor at lam_t takes what the whole-model threshold at lam_t takes
+    (float32: one refined bin per distinct lam_t), the same on disk and in memory."""
+    def strength(name, lam):
+        return lam * (0.5 if "mlp" in name else 1.0)
+
+    (out,) = merge("surgical", untied_f32["direct"], untied_f32["think"], lams=[0.4], outs=[tmp_path / "m"],
+                   strength=strength, progress=False)
+    parents = ParentTensors({"direct": untied_f32["direct"], "think": untied_f32["think"]})
+    sd_d, sd_t = (load_state_dict(untied_f32[r]) for r in ("direct", "think"))
+    fed = dict(TensorMerger(parents, "surgical", strength=strength).tensors(0.4))
+    at = {lam: reference(sd_d, sd_t, "surgical", lam) for lam in (0.2, 0.4)}
+    for name, x in load_state_dict(out).items():
+        assert torch.equal(x, at[strength(name, 0.4)][name]) and torch.equal(x, fed[name]), name
 
 
 def test_paper_compat_counts_the_tied_embedding_twice(tied_bf16, untied_f32, tmp_path):
