@@ -7,9 +7,9 @@ https://arxiv.org/abs/2509.22034
 
     theta(lam) = where(|T - D| in the selected lam share, (D + T)/2, D)
 
-select="largest" (default) averages the entries that differ MOST, as the paper's name and
-docstring ("k% 差异最大的参数取平均": the top k% most differing entries averaged) say and as
-the sibling methods (surgical, override) rank. But the paper's code averages the LEAST
+select="largest" (default) averages the entries that differ MOST, as the paper's row name and
+its function's docstring ("averages the top k% most differing parameters") say, and as the
+sibling methods (surgical, override) rank. But the paper's code averages the LEAST
 different ones: `merge_top_k_avg_keep_base(instruct, thinking, K)` takes torch.kthvalue at
 int(N * K / 100) (the K%-th SMALLEST |thinking - instruct|, bf16, over every `state_dict()`
 entry) and averages the entries `<=` it. To reproduce the paper's rows use select=smallest
