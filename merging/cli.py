@@ -4,6 +4,7 @@
     spectrum merge --method dare --direct D --think T --base B --lam 0.1,0.5,0.9 \\
         --param p=0.2 --seed 1 --out sweep/        # -> sweep/lam_0.10, sweep/lam_0.50, ...
     spectrum merge --config merge.yaml             # YAML keys = flag names (flags win)
+    spectrum merge --method surgical --direct D --think T --lam 0.05 --paper-compat --out m/
 
 `spectrum merge --help` lists every method with its parameters and paper.
 """
@@ -23,7 +24,7 @@ DEFAULTS = {
     "method": None, "direct": None, "think": None, "base": None, "lam": None, "out": None,
     "param": [], "params": {}, "seed": 0, "device": "cpu", "dtype": None, "max_shard_size": "5GB",
     "copy_from": "think", "force": False, "allow_extrapolation": False, "allow_nonfinite": False,
-    "progress": True,
+    "progress": True, "paper_compat": False,
 }
 
 
@@ -69,6 +70,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", default=None, help="replace existing outputs")
     p.add_argument("--allow-extrapolation", action="store_true", default=None, help="allow lam outside [0, 1]")
     p.add_argument("--allow-nonfinite", action="store_true", default=None, help="merge parents holding NaN/Inf")
+    p.add_argument("--paper-compat", action="store_true", default=None,
+                   help="reproduce the paper's code where it differs (tied embedding counted/added twice "
+                   "in ties, emr and the top-share merges; int() counting); recorded in provenance")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="no progress bar")
     p.set_defaults(func=run)
     return p
@@ -131,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
         a["method"], a["direct"], a["think"], a["base"], lams=a["lam"], outs=outs, params=a["params"],
         seed=int(a["seed"]), dtype=a["dtype"], max_shard_size=a["max_shard_size"], force=bool(a["force"]),
         device=a["device"], copy_from=a["copy_from"], allow_nonfinite=bool(a["allow_nonfinite"]),
-        allow_extrapolation=bool(a["allow_extrapolation"]), progress=bool(a["progress"]))
+        allow_extrapolation=bool(a["allow_extrapolation"]), progress=bool(a["progress"]),
+        paper_compat=bool(a["paper_compat"]))
     for lam, out in zip(a["lam"], written):
         print(f"lam={lam:g}\t{out}")
     return 0

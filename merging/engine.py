@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from merging.apply import MethodRun, Strength
+from merging.apply import MethodRun, Strength, tied_embeddings
 from merging.checkpoint import Checkpoint, open_checkpoint
 from merging.output import (copy_side_files, discard, make_temp_dir, publish, write_config,
                             write_provenance)
@@ -138,8 +138,9 @@ class _Stream:
 
     def gather(self, order: list[str]):
         """The method's model-wide statistics: one stream of every float tensor per pass, in
-        flat slices; the first pass checks (and counts) non-finite values."""
-        pieces = self.plan(order, True, True)
+        flat slices (a tied embedding twice under paper_compat); the first pass checks (and
+        counts) non-finite values."""
+        pieces = self.plan(self.run.visit_order(order), True, True)
         passes = 0
 
         def slices(previous):
@@ -171,14 +172,16 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
           dtype: str | torch.dtype | None = None, max_shard_size: str | int = "5GB",
           force: bool = False, device: str | torch.device = "cpu", copy_from: str = "think",
           allow_nonfinite: bool = False, allow_extrapolation: bool = False,
-          progress: bool = True, strength: Strength | None = None) -> list[Path]:
+          progress: bool = True, strength: Strength | None = None,
+          paper_compat: bool = False) -> list[Path]:
     """Merge `direct` and `think` (and `base`) at every lam in `lams`, one output dir per lam.
-    `strength(name, lam)`, when given, is each tensor's own lam (default: lam).
+    `strength(name, lam)`, when given, is each tensor's own lam (default: lam). `paper_compat`
+    reproduces the paper's code's quirks (see merging.apply; recorded in provenance).
 
     Returns the output directories. Raises ValueError (nothing written) on any bad input.
     """
     run = MethodRun(method, params, seed=seed, has_base=base is not None, where="base= (--base)",
-                    strength=strength)
+                    strength=strength, paper_compat=paper_compat)
     spec, params = run.spec, run.params
     lams = check_lams(lams, allow_extrapolation)
     outs = [Path(o) for o in outs]
@@ -189,6 +192,7 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
     if copy_from not in sources:
         raise ValueError(f"copy_from={copy_from!r}: choose one of {list(sources)}")
     parents = {role: open_checkpoint(src) for role, src in sources.items()}
+    run.tied = tied_embeddings(list(parents["think"].tensors), parents["think"].config)
     check_configs(parents)
     dtypes = check_tensors(parents, out_dtype)
     check_outputs(outs, parents, force)
@@ -201,14 +205,17 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
         _check_nonfloat(parents, reader)
         stream = _Stream(run, parents, reader, device, allow_nonfinite, progress)
         with _threads(1):
-            stats = stream.gather(order) if run.needs_stats else None
+            if run.needs_stats:
+                stream.gather(order)
+            run.refine(lams, [n for n in order if parents["think"].tensors[n].dtype.is_floating_point])
+            stats = run.stats_record()
         made_dirs = [p for o in outs for p in reversed(o.parents) if not p.exists()]
         temps: list[Path] = []
         writers: list[ShardWriter] = []
         try:
             temps = [make_temp_dir(o) for o in outs]
             writers = [ShardWriter(t, plan) for t in temps]
-            with _threads(1 if spec.elementwise else None):
+            with _threads(1 if run.elementwise else None):
                 diag = _write_pass(stream, order, dtypes, lams, writers, check=not run.needs_stats)
             for writer in writers:
                 writer.close()
@@ -217,7 +224,7 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
             for k, temp in enumerate(temps):
                 copy_side_files(parents[copy_from].directory, temp)
                 write_config(parents[copy_from].config, temp, config_dtype)
-                write_provenance(temp, _record(spec, params, lams, k, seed, parents, copy_from, dtypes,
+                write_provenance(temp, _record(run, lams, k, seed, parents, copy_from, dtypes,
                                                stats, diag, stream, max_bytes, device))
         except BaseException:
             for writer in writers:
@@ -247,7 +254,7 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
     lanes = min(len(lams), os.cpu_count() or 1)
     behind = WriteBehind(WRITE_BEHIND_BYTES, lanes=lanes)
     gen = None
-    pieces = stream.plan(order, spec.elementwise, floats_only=False)
+    pieces = stream.plan(order, run.elementwise, floats_only=False)
     # one output buffer per lane and dtype, reused slice after slice (a lane runs its jobs one
     # after another and `write` has copied the bytes out when it returns)
     buffers: list[dict[torch.dtype, torch.Tensor]] = [{} for _ in range(lanes)]
@@ -293,13 +300,16 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
     return run.summary(diag)
 
 
-def _record(spec, params, lams, k, seed, parents, copy_from, dtypes, stats, diag, stream, max_bytes,
+def _record(run, lams, k, seed, parents, copy_from, dtypes, stats, diag, stream, max_bytes,
             device) -> dict:
+    spec = run.spec
     return {
         "method": spec.name,
         "lam": lams[k],
         "sweep_lams": lams if len(lams) > 1 else None,
-        "params": params,
+        "params": run.params,
+        "paper_compat": run.paper_compat,
+        "tied_visited_twice": [n for n in run.tied if run.visits(n) == 2],
         "seed": seed,
         "paper": spec.paper,
         "dtypes": sorted({str(d).removeprefix("torch.") for d in dtypes.values()}),

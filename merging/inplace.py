@@ -14,7 +14,8 @@ onto `device` (default: the target's). Each tensor is `prepare`d once at constru
 bit-identical to the streaming engine's for the same method, parameters, seed, device and
 thread count (SVD-based methods may differ in the last bits across thread counts): both go
 through the one per-tensor driver, `merging.apply`. `strength(name, lam)`, when given, is
-each tensor's own lam.
+each tensor's own lam. `paper_compat=True` reproduces the paper's code (merging.apply); the
+tied embedding is the target's tensor that also serves another of its names (lm_head).
 """
 from __future__ import annotations
 
@@ -37,8 +38,10 @@ class InPlaceMerger:
     def __init__(self, target: nn.Module, direct: StateDict | str | Path, think: StateDict | str | Path,
                  base: StateDict | str | Path | None = None, *, method: str, params: dict | None = None,
                  seed: int = 0, allow_extrapolation: bool = False, device: str | torch.device | None = None,
-                 allow_nonfinite: bool = False, cache: bool = True, strength: Strength | None = None):
-        self.run = MethodRun(method, params, seed=seed, has_base=base is not None, strength=strength)
+                 allow_nonfinite: bool = False, cache: bool = True, strength: Strength | None = None,
+                 paper_compat: bool = False):
+        self.run = MethodRun(method, params, seed=seed, has_base=base is not None, strength=strength,
+                             paper_compat=paper_compat)
         self.spec, self.params = self.run.spec, self.run.params
         self.seed, self.allow_extrapolation, self.cache = seed, allow_extrapolation, cache
         targets = target.state_dict(keep_vars=True)
@@ -50,6 +53,7 @@ class InPlaceMerger:
         self.parents = {role: {n: self.sources.get(n)[role] for n in self.sources.names}
                         for role in self.sources.roles}
         self.targets = self._match(targets)
+        self.run.tied = self._tied(targets)
         self.floats = [n for n in self.targets if self.sources.is_float(n)]
         self.sources.check_values(list(self.targets), allow_nonfinite)
         self._states = TensorStates(self.run, self.sources, self.floats, cache=cache)
@@ -86,6 +90,13 @@ class InPlaceMerger:
                 raise ValueError(f"the target's tensor {name!r} is in none of the parents and not tied "
                                  "to one of theirs")
         return matched
+
+    def _tied(self, targets: dict[str, Tensor]) -> tuple[str, ...]:
+        """Merged names whose target storage another of the target's names shares."""
+        first = {t.data_ptr(): name for name, t in self.targets.items()}
+        return tuple(dict.fromkeys(first[t.data_ptr()] for name, t in targets.items()
+                                   if t.data_ptr() in first and first[t.data_ptr()] != name
+                                   and t.numel() > 0))
 
     def diagnostics(self) -> dict[str, float]:
         """The method's summary figures (e.g. SLERP's fallback fraction, LoRE's kept norm)."""

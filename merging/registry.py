@@ -13,7 +13,10 @@ whole-model statistics declare them: `collect` (additive per-tensor sums) and `f
 a sequence of `merging.statistics.StatPass` for anything more (several passes, tensor-valued
 sums such as a histogram); `spec.model_statistics` gives the passes either way.
 `elementwise=True` promises that `prepare` and `at` act element by element given `stats`,
-so a caller may feed flat slices of a tensor. `sparse(params)` says whether the method, at
+so a caller may feed flat slices of a tensor (`elementwise_when(params)`, when given, decides
+it per parameters instead: `spec.is_elementwise(params)`). `prepare` and the statistics passes
+receive the validated params plus `paper_compat` (and `visits` for a tied embedding, see
+`merging.apply`). `sparse(params)` says whether the method, at
 those parameters, zeroes entries of what it merges (`spec.is_sparse(params)`).
 
 Two optional speed-ups: `at_into(state, lam, out)` writes at(state, lam) rounded to out's
@@ -42,6 +45,10 @@ _BUILTIN_MODULES = [
     "merging.methods.emr",
     "merging.methods.lore",
     "merging.methods.twin",
+    "merging.methods.surgical",
+    "merging.methods.override",
+    "merging.methods.keep_direct",
+    "merging.methods.dare_ties",
 ]
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -84,6 +91,7 @@ class MethodSpec:
     prepare: Callable[..., Any]
     at: Callable[[Any, float], Any]
     elementwise: bool = False
+    elementwise_when: Callable[[dict], bool] | None = None
     collect: Callable[..., dict[str, float]] | None = None
     finish: Callable[[dict[str, float], dict], dict] | None = None
     diagnose: Callable[[Any], dict[str, float]] | None = None
@@ -114,6 +122,10 @@ class MethodSpec:
         if self.collect is not None:
             return (additive_pass(self.collect, self.finish),)
         return ()
+
+    def is_elementwise(self, params: Mapping[str, Any]) -> bool:
+        """Whether `prepare`/`at` act element by element at these (validated) parameters."""
+        return self.elementwise if self.elementwise_when is None else bool(self.elementwise_when(params))
 
     def is_sparse(self, params: Mapping[str, Any] | Iterable[str] | None = None) -> bool:
         """Whether this method at `params` (validated, defaults filled) is a sparse merge."""

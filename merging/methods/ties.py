@@ -13,9 +13,15 @@ With weights w = (1 - lam, lam) for (direct, thinking):
    agree. Result: B + that mean. Where only one parent's entry survives, lam stops
    mattering there (the entry is taken whole).
 Trimming is lam-independent (prepare); election and mean depend on lam (at).
+
+paper_compat (the paper's `ties_merge_models_TA`): it keeps int(density * numel) entries
+(not round), and on a tied model its final `merged[name] += tau` runs for `embed_tokens`
+and again for `lm_head`, the same tensor, so the embedding gets B + 2 * mean (params
+`visits` = 2, merging.apply). Off by default.
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from torch import Tensor
@@ -28,21 +34,26 @@ class State(NamedTuple):
     base: Tensor
     direct: Tensor  # trimmed tau_D, float32
     think: Tensor  # trimmed tau_T, float32
+    times: int = 1  # how often the merged task vector is added (2: paper_compat, tied embedding)
 
 
 def prepare(direct, think, base, params, gen, stats) -> State:
     density = params["density"]
+    if params.get("paper_compat") and density < 1:  # the paper's int() count, as a fraction
+        density = math.floor(density * direct.numel()) / direct.numel()
     return State(
         base,
         keep_top_magnitude(task_vector(direct, base), density),
         keep_top_magnitude(task_vector(think, base), density),
+        params.get("visits", 1),
     )
 
 
 def at(state: State, lam: float) -> Tensor:
     w = (1.0 - lam, lam)
     elected = elect_sign(combine(state.direct, w[0], state.think, w[1]))
-    return f32(state.base) + disjoint_mean((state.direct, state.think), w, elected)
+    mean = disjoint_mean((state.direct, state.think), w, elected)
+    return f32(state.base) + (mean if state.times == 1 else mean * state.times)
 
 
 def diagnose(state: State) -> dict[str, float]:
