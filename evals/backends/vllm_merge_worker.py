@@ -80,7 +80,7 @@ class SpectrumMergeExtension(SpectrumWorkerExtension):
             merger = TensorMerger(parents, method, params, seed=seed, cache=bool(cache))
             self._spectrum_merger, self._spectrum_key = merger, key
         merger = self._spectrum_merger
-        return merger.tensors(point["lam"], dtype), {"cache": merger.cache, "stats": merger.stats}
+        return merger.tensors(point["lam"], dtype), {"cache": merger.cache, "stats": merger.run.stats_record()}
 
     def spectrum_apply(self, point: dict) -> dict:
         """Write one sweep point into the live model; returns the probe's sums."""
