@@ -8,7 +8,8 @@ Crash safety: each record is written as one line, flushed and fsync'd before `ap
 returns, so a killed run loses at most the samples in flight. A process killed mid-write
 leaves a torn last line (no trailing newline, or invalid JSON): it is ignored on read and
 cut off before the next append, so later lines stay valid. A bad line anywhere else is
-real corruption and raises a ValueError naming the file and line.
+real corruption and raises a ValueError naming the file and line. Every record is checked
+against the record schema (`evals.records.check_record`) on read and on write.
 
 Many writers on one machine: `extend` holds an advisory lock (`fcntl.flock`) on the file
 while it reads what other writers appended since this store last looked, repairs a torn
@@ -27,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 
-from evals.records import SampleRecord
+from evals.records import RecordError, SampleRecord
 
 LOCK_TIMEOUT_S = 120.0
 
@@ -58,11 +59,11 @@ class ResultsStore:
                 try:
                     rec = SampleRecord.from_json(raw.decode("utf-8"))
                 except (ValueError, TypeError) as exc:
-                    if i == len(complete) - 1 and not tail:
+                    if i == len(complete) - 1 and not tail and not isinstance(exc, RecordError):
                         self.torn_tail = True  # a torn final line that happened to end in a newline byte
                         return added
                     raise ValueError(
-                        f"{self.path}:{n}: corrupt record ({exc}); "
+                        f"{self.path}:{n}: {'bad' if isinstance(exc, RecordError) else 'corrupt'} record ({exc}); "
                         "only the last line may be torn. Remove or fix the line, or start a new results file"
                     ) from None
                 added.add(self._add(rec, line=n))
