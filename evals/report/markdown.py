@@ -1,20 +1,24 @@
 """claims.md: the verdict matrix, every verdict's sentence, per-curve tables and the plots."""
 from __future__ import annotations
 
+from html import escape
+
 from tabulate import tabulate
 
 from evals.analysis.claims import Verdict
 from evals.report.tables import CURVE_HEADERS, VERDICT_HEADERS, curve_rows, verdict_matrices, verdict_rows
 
 
-def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def _md_cell(text) -> str:
+    """Text for a Markdown table cell or heading: HTML escaped (Markdown renders raw HTML,
+    so a name like `<script>` must not reach the page as a tag), pipes and newlines tamed."""
+    return escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(data: dict) -> str:
     verdicts = [Verdict.from_dict(v) for v in data["verdicts"]]
-    out = [f"# Claim verification: run {data['run_id']}", "",
-           f"Created {data['created']}. {data['note']}", ""]
+    out = [f"# Claim verification: run {_md_cell(data['run_id'])}", "",
+           f"Created {_md_cell(data['created'])}. {_md_cell(data['note'])}", ""]
     if data.get("meta"):
         out += ["## Run", "", tabulate([[_md_cell(k), _md_cell(v)] for k, v in data["meta"].items()],
                                        headers=["setting", "value"], tablefmt="github"), ""]
@@ -25,7 +29,7 @@ def render_markdown(data: dict) -> str:
                          headers=[_md_cell(h) for h in headers], tablefmt="github"), ""]
     out += ["### Evidence", "",
             tabulate([[_md_cell(c) for c in r] for r in verdict_rows(verdicts)],
-                     headers=VERDICT_HEADERS, tablefmt="github"), ""]
+                     headers=[_md_cell(h) for h in VERDICT_HEADERS], tablefmt="github"), ""]
     out += ["## Curves", ""]
     for c in data["curves"]:
         flag = " (parents inferred from lam 0/1 merge points)" if c["parents_inferred"] else ""
@@ -39,6 +43,7 @@ def render_markdown(data: dict) -> str:
             out += [f"### {_md_cell(title)}", ""] + [f"![{f}]({f})" for f in files] + [""]
     out += ["## Thresholds", "", "Declared once in `evals/analysis/verdicts.py` (Thresholds); "
             "not tuned per run.", "",
-            tabulate([[k, v] for k, v in data["thresholds"].items()], headers=["threshold", "value"],
+            tabulate([[_md_cell(k), _md_cell(v)] for k, v in data["thresholds"].items()],
+                     headers=["threshold", "value"],
                      tablefmt="github"), ""]
     return "\n".join(out)

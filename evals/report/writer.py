@@ -3,7 +3,9 @@
 The report is built in a temporary folder beside its destination and renamed into place,
 so a reader never sees half a report; a rerun with the same run id replaces the old one.
 `reports/latest` then points at it: a relative symlink swapped in atomically, or, where
-symlinks are not allowed, a copy.
+symlinks are not allowed, a copy. Temporary folders carry the writer's pid
+(`.<run-id>.tmp-<pid>.*`); a report killed mid-write leaves one, and the next report
+written under the same root removes those whose process is gone.
 """
 from __future__ import annotations
 
@@ -56,6 +58,34 @@ def build_report_data(curves: Sequence[Curve], verdicts: Sequence[Verdict], run_
     return data, summaries
 
 
+_TEMP = re.compile(r"^\.(?:.+\.(?:tmp|old)|latest)[-.](\d+)\.")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def clean_stale_temps(root: Path) -> list[str]:
+    """Remove temp folders (and temp `latest` links) of report writers that died; returns their names."""
+    removed = []
+    for p in root.iterdir() if root.is_dir() else ():
+        m = _TEMP.match(p.name)
+        if not m or int(m.group(1)) == os.getpid() or _pid_alive(int(m.group(1))):
+            continue
+        if p.is_symlink() or p.is_file():
+            p.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+        removed.append(p.name)
+    return removed
+
+
 def _update_latest(root: Path, run_id: str) -> None:
     latest = root / "latest"
     tmp = root / f".latest.{os.getpid()}.{secrets.token_hex(3)}"
@@ -89,7 +119,8 @@ def write_report(curves: Sequence[Curve], verdicts: Sequence[Verdict], out_root:
     curves, verdicts = list(curves), list(verdicts)
     data, summaries = build_report_data(curves, verdicts, run_id, meta, thresholds,
                                         n_boot=n_boot, seed=seed)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
+    clean_stale_temps(root)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.tmp-{os.getpid()}.", dir=root))
     try:
         if plots and curves:
             data["plots"] = write_plots(curves, summaries, tmp)
@@ -100,7 +131,7 @@ def write_report(curves: Sequence[Curve], verdicts: Sequence[Verdict], out_root:
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
         final = root / run_id
         if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{run_id}.old.", dir=root))
+            old = Path(tempfile.mkdtemp(prefix=f".{run_id}.old-{os.getpid()}.", dir=root))
             os.replace(final, old / "report")
             os.replace(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
