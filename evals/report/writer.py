@@ -36,8 +36,11 @@ def default_run_id() -> str:
 
 def build_report_data(curves: Sequence[Curve], verdicts: Sequence[Verdict], run_id: str,
                       meta: Mapping | None = None, thresholds: Thresholds | None = None, *,
-                      n_boot: int = 1000, seed: int = 0) -> tuple[dict, dict[int, list[dict]]]:
-    """The JSON document of a report, plus per-curve summary rows keyed by id(curve)."""
+                      n_boot: int = 1000, seed: int = 0,
+                      known: Mapping[tuple, str] | None = None) -> tuple[dict, dict[int, list[dict]]]:
+    """The JSON document of a report, plus per-curve summary rows keyed by id(curve).
+    `known`: known findings {(claim, pair, method, benchmark): reason}; the verdicts they
+    name are marked in the report."""
     th = thresholds or Thresholds()
     summaries = {id(c): jsonable(summarize_curve(c, n_boot=n_boot, seed=seed, level=th.level))
                  for c in curves}
@@ -54,6 +57,9 @@ def build_report_data(curves: Sequence[Curve], verdicts: Sequence[Verdict], run_
                     "family": c.family, "parents_inferred": c.parents_inferred,
                     "points": summaries[id(c)]} for c in curves],
         "plots": {},
+        "known": [{"claim": v.claim, "pair": v.pair, "method": v.method, "benchmark": v.benchmark,
+                   "reason": (known or {})[(v.claim, v.pair, v.method, v.benchmark)]}
+                  for v in verdicts if (v.claim, v.pair, v.method, v.benchmark) in (known or {})],
     }
     return data, summaries
 
@@ -108,7 +114,7 @@ def _update_latest(root: Path, run_id: str) -> None:
 def write_report(curves: Sequence[Curve], verdicts: Sequence[Verdict], out_root: str | Path = "reports",
                  run_id: str | None = None, meta: Mapping | None = None, *,
                  thresholds: Thresholds | None = None, n_boot: int = 1000, seed: int = 0,
-                 plots: bool = True) -> Path:
+                 plots: bool = True, known: Mapping[tuple, str] | None = None) -> Path:
     """Write the report and point `<out_root>/latest` at it; returns the report folder."""
     run_id = run_id or default_run_id()
     if not _RUN_ID.match(run_id) or run_id == "latest":
@@ -118,7 +124,7 @@ def write_report(curves: Sequence[Curve], verdicts: Sequence[Verdict], out_root:
     root.mkdir(parents=True, exist_ok=True)
     curves, verdicts = list(curves), list(verdicts)
     data, summaries = build_report_data(curves, verdicts, run_id, meta, thresholds,
-                                        n_boot=n_boot, seed=seed)
+                                        n_boot=n_boot, seed=seed, known=known)
     clean_stale_temps(root)
     tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.tmp-{os.getpid()}.", dir=root))
     try:
