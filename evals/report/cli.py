@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from evals.analysis.claims import Thresholds, judge_all
+from evals.analysis.claims import CLAIMS, Thresholds, judge_all
 from evals.analysis.table import curves_from_records
 from evals.records import SampleRecord
 from evals.store import ResultsStore
@@ -37,9 +37,25 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
 
+def judge_grouped(curves, th: Thresholds, *, n_boot: int, seed: int, progress: bool | None = None) -> list:
+    """`judge_all`, one (pair, benchmark) at a time with a progress bar (shown on a terminal):
+    the same verdicts in the same order, and no look-up over every curve per claim."""
+    from tqdm import tqdm
+
+    groups: dict[tuple, list] = {}
+    for c in curves:
+        groups.setdefault((c.pair, c.benchmark), []).append(c)
+    verdicts = []
+    for group in tqdm(groups.values(), desc="judging", unit="pair/benchmark",
+                      disable=None if progress is None else not progress):
+        verdicts += judge_all(group, th, n_boot=n_boot, seed=seed)
+    order = {c: i for i, c in enumerate(CLAIMS)}
+    return sorted(verdicts, key=lambda v: (order[v.claim], v.pair, v.benchmark))
+
+
 def finish(curves, meta: dict, args) -> int:
     th = Thresholds()
-    verdicts = judge_all(curves, th, n_boot=args.n_boot, seed=args.seed)
+    verdicts = judge_grouped(curves, th, n_boot=args.n_boot, seed=args.seed)
     out = write_report(curves, verdicts, args.report_dir, args.run_id, meta, thresholds=th,
                        n_boot=args.n_boot, seed=args.seed, plots=not args.no_plots)
     print(format_verdict_table(verdicts, note=True, level=th.level))

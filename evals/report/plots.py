@@ -107,8 +107,10 @@ def write_plots(curves: Sequence[Curve], summaries: dict[int, list[dict]], out_d
     groups: dict[tuple[str, str], list[Curve]] = defaultdict(list)
     for c in curves:
         groups[(c.pair, c.benchmark)].append(c)
+    from tqdm import tqdm
+
     written = {}
-    for (pair, bench), cs in groups.items():
+    for (pair, bench), cs in tqdm(groups.items(), desc="plots", unit="pair/benchmark", disable=None):
         tag = plot_tag(pair, bench)
         files = [f"acc_vs_lam__{tag}.png"]
         _vs_lam(cs, summaries, "accuracy", "accuracy_ci", 100.0, "accuracy (%)",

@@ -42,8 +42,10 @@ def build_report_data(curves: Sequence[Curve], verdicts: Sequence[Verdict], run_
     `known`: known findings {(claim, pair, method, benchmark): reason}; the verdicts they
     name are marked in the report."""
     th = thresholds or Thresholds()
+    from tqdm import tqdm
+
     summaries = {id(c): jsonable(summarize_curve(c, n_boot=n_boot, seed=seed, level=th.level))
-                 for c in curves}
+                 for c in tqdm(curves, desc="curve tables", unit="curve", disable=None)}
     data = {
         "run_id": run_id,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
