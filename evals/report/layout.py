@@ -96,14 +96,19 @@ def known_reasons(data: dict) -> dict[tuple, str]:
     return {(k["claim"], k["pair"], k["method"], k["benchmark"]): k["reason"] for k in data.get("known") or []}
 
 
-def readable(value) -> str:
-    """A setting's value for people: dicts as 'k v, k v', lists comma-joined, None as '-'."""
+def readable(value, nested: bool = False) -> str:
+    """A setting's value for people: dicts as 'k v, k v' (';' between entries holding lists,
+    nested dicts in parentheses), lists comma-joined, None as '-'."""
     if value is None:
         return "-"
     if isinstance(value, dict):
-        return ", ".join(f"{k} {readable(v)}" for k, v in value.items()) or "-"
+        if not value:
+            return "-"
+        sep = "; " if any(isinstance(v, (list, tuple, dict)) for v in value.values()) else ", "
+        text = sep.join(f"{k} {readable(v, True)}" for k, v in value.items())
+        return f"({text})" if nested else text
     if isinstance(value, (list, tuple)):
-        return ", ".join(readable(v) for v in value) or "-"
+        return ", ".join(readable(v, True) for v in value) or "-"
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)

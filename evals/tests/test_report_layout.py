@@ -48,7 +48,8 @@ def test_cells_link_to_evidence_and_plot_and_known_marked():
 
 @pytest.mark.parametrize("value, text", [
     ({"temperature": 0.6, "top_p": 0.95}, "temperature 0.6, top_p 0.95"), ([0.0, 0.5, 1.0], "0, 0.5, 1"),
-    (None, "-"), ({"n": {"aime": 4}}, "n aime 4"), ("x", "x")])
+    (None, "-"), ({"n": {"aime": 4}}, "n (aime 4)"), ("x", "x"),
+    ({"sampling": {"temperature": 0.6}, "lams": [0, 1], "limit": None}, "sampling (temperature 0.6); lams 0, 1; limit -")])
 def test_settings_readable(value, text):
     assert layout.readable(value) == text
 
