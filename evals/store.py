@@ -62,9 +62,11 @@ class ResultsStore:
                     if i == len(complete) - 1 and not tail and not isinstance(exc, RecordError):
                         self.torn_tail = True  # a torn final line that happened to end in a newline byte
                         return added
+                    if isinstance(exc, RecordError):
+                        raise ValueError(f"{self.path}:{n}: bad record ({exc}); fix or remove the line") from None
                     raise ValueError(
-                        f"{self.path}:{n}: {'bad' if isinstance(exc, RecordError) else 'corrupt'} record ({exc}); "
-                        "only the last line may be torn. Remove or fix the line, or start a new results file"
+                        f"{self.path}:{n}: corrupt record ({exc}); only the last line may be torn. "
+                        "Remove or fix the line, or start a new results file"
                     ) from None
                 added.add(self._add(rec, line=n))
             self._lines = n
