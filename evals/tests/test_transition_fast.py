@@ -3,14 +3,14 @@ on clean steps (tied centres), gradual rises, flat and falling curves, with boot
 import numpy as np
 import pytest
 
-from evals.analysis.transition import _fit_many, _grid
+from evals.analysis.transition import fit_many, logistic_grid
 
 pytestmark = pytest.mark.fast
 
 
 def reference_fit(lam, y):
     """The fit as first written: one [B, G] pass with masked min/max for the tied c's."""
-    cs, ws = _grid(lam)
+    cs, ws = logistic_grid(lam)
     cc, ww = (a.ravel() for a in np.meshgrid(cs, ws, indexing="ij"))
     with np.errstate(over="ignore"):
         s = 1.0 / (1.0 + np.exp(-(lam[None, :] - cc[:, None]) / ww[:, None]))
@@ -41,7 +41,7 @@ def test_fast_fit_equals_reference(lam, lo, hi, c, w):
     rng = np.random.default_rng(0)
     y = lo + (hi - lo) / (1 + np.exp(-(lam - c) / w))
     reps = np.vstack([y[None, :], rng.binomial(60, np.clip(y, 0, 1), size=(300, len(lam))) / 60])
-    got, want = _fit_many(lam, reps), reference_fit(lam, reps)
+    got, want = fit_many(lam, reps), reference_fit(lam, reps)
     for key in ("c", "w"):
         np.testing.assert_array_equal(got[key], want[key])
     for key in ("lo", "hi", "sse"):
