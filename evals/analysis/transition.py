@@ -57,12 +57,14 @@ def logistic_grid(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return cs, ws
 
 
-def fit_many(lam: np.ndarray, y: np.ndarray, chunk: int = 64):
+def fit_many(lam: np.ndarray, y: np.ndarray, chunk: int = 512):
     """Best grid logistic for each row of y [B, n]: (c, w, lo, hi, sse) arrays of [B].
 
-    Chunks of 64 rows keep the [b, G] projections in cache (5x faster than 512 on one
-    core); cells are c-major, so a row's tied c's run from its first to its last tied
-    cell (two boolean argmaxes instead of two masked float reductions)."""
+    Cells are c-major, so a row's tied c's run from its first to its last tied cell: two
+    boolean argmaxes instead of two masked float reductions, and |z| in place of z^2
+    (1.5-2.5x less CPU than the fit it replaced, identical c and w). Smaller chunks are
+    faster on one BLAS thread but cost far more CPU where BLAS runs threaded (its
+    threads spin on products this small), so the chunk stays at 512."""
     cs, ws = logistic_grid(lam)
     cc, ww = np.meshgrid(cs, ws, indexing="ij")
     cc, ww = cc.ravel(), ww.ravel()  # [G], c-major

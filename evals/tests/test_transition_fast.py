@@ -42,6 +42,7 @@ def test_fast_fit_equals_reference(lam, lo, hi, c, w):
     y = lo + (hi - lo) / (1 + np.exp(-(lam - c) / w))
     reps = np.vstack([y[None, :], rng.binomial(60, np.clip(y, 0, 1), size=(300, len(lam))) / 60])
     got, want = fit_many(lam, reps), reference_fit(lam, reps)
+    assert fit_many(lam, reps, chunk=64)["c"].tolist() == got["c"].tolist()  # chunking changes nothing
     for key in ("c", "w"):
         np.testing.assert_array_equal(got[key], want[key])
     for key in ("lo", "hi", "sse"):
