@@ -19,6 +19,7 @@ from evals.method_labels import parse_method_label
 from evals.sweep.local import run_sweep
 from evals.sweep.plan import needs_base
 from evals.sweep.weights import missing_weights, pair_movement
+from test_spectrum.expected import EXPECTED_FAILURES
 from test_spectrum.options import sweep_config
 
 
@@ -111,7 +112,9 @@ class SuiteState:
                 meta[f"{pair} movement"] = ", ".join(f"{k} {v:.4g}" for k, v in info["movement"].items())
         _, self.report_path, _ = judge_and_report(curves, meta, report_dir=self.config.getoption("--report-dir"),
                                                   n_boot=self.config.getoption("--n-boot"),
-                                                  verdicts=self.verdicts_seen)
+                                                  verdicts=self.verdicts_seen,
+                                                  known=None if self.config.getoption("--ignore-known-findings")
+                                                  else EXPECTED_FAILURES)
 
 
 def _describe(cfg) -> dict:

@@ -21,12 +21,14 @@ on batch composition or batch size (up to floating-point differences of padded b
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import torch
 
 from evals.backends.base import Completion, SamplingParams
 from evals.backends.seeding import resolve_indices, sample_seed
+from merging.checkpoint import open_checkpoint
 
 
 def _as_list(x) -> list[int]:
@@ -77,8 +79,10 @@ class TransformersBackend:
 
         if isinstance(dtype, str) and dtype != "auto":
             dtype = getattr(torch, dtype)
+        if Path(path).is_dir():
+            open_checkpoint(path)  # refuses pickle-only checkpoints, as merge and sweep do
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32, use_safetensors=True)
         return cls(model, tokenizer, batch_size=batch_size, device=device)
 
     @torch.no_grad()

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
+from tqdm import tqdm
+
 from evals.analysis.points import Curve, method_base, method_family
 from evals.claims.judges_compare import judge_linear_vs_slerp, judge_sparse_degradation
 from evals.claims.judges_curve import (TITLES, judge_no_collapse, judge_pareto,
@@ -107,15 +109,19 @@ def judge_case(case: ClaimCase, curves: Sequence[Curve], thresholds: Thresholds 
 def judge_all(curves: Sequence[Curve], thresholds: Thresholds | None = None, *,
               claims: Iterable[str] | None = None,
               movement: Mapping[str, Mapping[str, float]] | None = None, n_boot: int = 1000,
-              seed: int = 0) -> list[Verdict]:
-    """Verdicts for every claim that applies to these curves (see plan_claims)."""
-    curves = list(curves)
+              seed: int = 0, progress: bool | None = None) -> list[Verdict]:
+    """Verdicts for every claim that applies to these curves (see plan_claims), judged one
+    (pair, benchmark) group at a time (a case only ever compares curves of its own group, so
+    no look-up runs over every curve), with a progress bar on a terminal (`progress`: None =
+    when stderr is a terminal). Sorted by claim, pair, benchmark."""
+    groups: dict[tuple[str, str], list[Curve]] = {}
+    for c in curves:
+        groups.setdefault((c.pair, c.benchmark), []).append(c)
     verdicts = []
-    for pair in dict.fromkeys(c.pair for c in curves):
-        for bench in dict.fromkeys(c.benchmark for c in curves if c.pair == pair):
-            methods = [c.method for c in curves if (c.pair, c.benchmark) == (pair, bench)]
-            for case in plan_claims([pair], methods, [bench], claims):
-                verdicts.append(judge_case(case, curves, thresholds, movement=movement,
-                                           n_boot=n_boot, seed=seed))
+    for (pair, bench), group in tqdm(groups.items(), desc="judging", unit="pair/benchmark",
+                                     disable=None if progress is None else not progress):
+        for case in plan_claims([pair], [c.method for c in group], [bench], claims):
+            verdicts.append(judge_case(case, group, thresholds, movement=movement,
+                                       n_boot=n_boot, seed=seed))
     order = {c: i for i, c in enumerate(CLAIMS)}
     return sorted(verdicts, key=lambda v: (order[v.claim], v.pair, v.benchmark))

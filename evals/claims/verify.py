@@ -30,13 +30,15 @@ def judged_curves(records: Sequence[SampleRecord]) -> list[Curve]:
 def judge_and_report(curves: Sequence[Curve], meta: Mapping, *, report_dir: str | Path = "reports",
                      run_id: str | None = None, movement: Mapping | None = None, n_boot: int = 1000,
                      bootstrap_seed: int = 0, plots: bool = True,
-                     verdicts: Sequence[Verdict] | None = None) -> tuple[list[Verdict], Path, Thresholds]:
-    """(verdicts, report folder, thresholds used). Thresholds are always the declared ones."""
+                     verdicts: Sequence[Verdict] | None = None,
+                     known: Mapping[tuple, str] | None = None) -> tuple[list[Verdict], Path, Thresholds]:
+    """(verdicts, report folder, thresholds used). Thresholds are always the declared ones;
+    `known` ({(claim, pair, method, benchmark): reason}) marks known findings in the report."""
     th = Thresholds()
     curves = list(curves)
     if verdicts is None:
         verdicts = judge_all(curves, th, movement=movement, n_boot=n_boot, seed=bootstrap_seed)
     verdicts = list(verdicts)
     out = write_report(curves, verdicts, report_dir, run_id, meta, thresholds=th, n_boot=n_boot,
-                       seed=bootstrap_seed, plots=plots)
+                       seed=bootstrap_seed, plots=plots, known=known)
     return verdicts, out, th

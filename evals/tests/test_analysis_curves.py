@@ -73,7 +73,7 @@ def test_float_noise_in_lam_is_one_strength():
 
 
 def test_missing_parents_are_stood_in_by_linear_and_flagged():
-    records = [rec(m, lam, "q1", 0, lam > 0.5, 10 + 100 * lam)
+    records = [rec(m, lam, "q1", 0, lam > 0.5, int(10 + 100 * lam))
                for m in ("linear", "dare(p=0.9)") for lam in (0.0, 0.5, 1.0)]
     records = [r for r in records if not (r.method == "dare(p=0.9)" and r.lam in (0.0, 1.0))]
     curves = {c.method: c for c in curves_from_records(records)}
