@@ -5,7 +5,8 @@ the paper's claims and write a report (the command-line twin of the pytest claim
     spectrum sweep configs/qwen3-4b.yaml --limit 5   # a smoke run of the real study
     spectrum sweep configs/qwen3-4b.yaml --ray --ray-address auto   # every GPU of a Ray cluster
 
-CONFIG keys (all optional except a pair): pair | pairs, methods, lams, benchmarks,
+CONFIG keys (all optional except a pair): pair | pairs, methods, lams (or `adaptive`, with an
+adaptive: {start, target, max_points, max_tokens, centre} section), benchmarks,
 sampling {temperature, top_p, top_k, max_new_tokens, n, seed}, samples {bench: k},
 data {bench: path}, limit, prompt_mode, backend, device, dtype, batch_size, seed, results,
 engine {vllm.LLM kwargs; parents: device|host|auto}, merge_cache (true|false|null = when it fits).
@@ -23,6 +24,7 @@ from evals.claims.verify import judge_and_report, judged_curves
 from evals.grading.judging import add_judge_options, format_scores, judge_from_args, rubric_from_args, rubric_scores
 from evals.report.cli import add_common_options
 from evals.report.tables import format_verdict_table
+from evals.sweep.adaptive import format_rounds, run_adaptive
 from evals.sweep.config import SweepConfig
 from evals.sweep.local import run_sweep
 from evals.sweep.plan import load_problems
@@ -43,10 +45,16 @@ def run(args: argparse.Namespace) -> int:
     if args.ray:
         env = {"working_dir": args.ray_working_dir, "excludes": ["results/", "reports/", ".git/"]} \
             if args.ray_working_dir else None
-        records = run_ray_sweep(cfg, address=args.ray_address, workers=args.workers,
-                                gpus_per_worker=args.gpus_per_worker, progress=not args.quiet, runtime_env=env)
+        run_fn = lambda c, progress: run_ray_sweep(c, address=args.ray_address, workers=args.workers,  # noqa: E731
+                                                   gpus_per_worker=args.gpus_per_worker, progress=progress,
+                                                   runtime_env=env)
     else:
-        records = run_sweep(cfg, progress=not args.quiet)
+        run_fn = run_sweep
+    if cfg.adaptive is not None:  # rounds of ordinary sweeps (evals.sweep.adaptive)
+        records, rounds = run_adaptive(cfg, run_fn=run_fn, progress=not args.quiet)
+        print(format_rounds(rounds))
+    else:
+        records = run_fn(cfg, progress=not args.quiet)
     print(f"{len(records)} samples in {cfg.results}")
     if rubrics:
         problems = load_problems(cfg)
