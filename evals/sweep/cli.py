@@ -17,10 +17,15 @@ With --ray each (pair, method, lam, benchmark, seed) job runs on a Ray actor hol
 from __future__ import annotations
 
 import argparse
+import time
 from dataclasses import replace
+
+import torch
 
 from evals.benchmarks.registry import get_benchmark
 from evals.claims.verify import judge_and_report, judged_curves
+from evals.plan_cli import bill_of, memory_text, stored_records
+from evals.sweep.bill import format_actual, format_bill
 from evals.grading.judging import add_judge_options, format_scores, judge_from_args, rubric_from_args, rubric_scores
 from evals.report.cli import add_common_options
 from evals.report.tables import format_verdict_table
@@ -42,6 +47,12 @@ def run(args: argparse.Namespace) -> int:
     if judge is not None and not creative:
         raise ValueError(f"--judge-* flags score creative benchmarks; {args.config} sweeps none")
     rubrics = {b: rubric_from_args(args, cfg.data.get(b)) for b in creative} if judge is not None else {}
+    before = stored_records(cfg)
+    bill = bill_of(cfg, before)
+    print(format_bill(bill, args.tokens_per_second, per_point=False))
+    if cfg.device.startswith("cuda"):
+        print(memory_text(cfg, [_device_gb()]))
+    started = time.perf_counter()
     if args.ray:
         env = {"working_dir": args.ray_working_dir, "excludes": ["results/", "reports/", ".git/"]} \
             if args.ray_working_dir else None
@@ -56,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         records = run_fn(cfg, progress=not args.quiet)
     print(f"{len(records)} samples in {cfg.results}")
+    done = {r.key() for r in before}
+    print(format_actual(records, sum(r.generated_tokens for r in records if r.key() not in done),
+                        time.perf_counter() - started, bill))
     if rubrics:
         problems = load_problems(cfg)
         for b, rubric in rubrics.items():
@@ -74,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _device_gb() -> float:
+    return torch.cuda.get_device_properties(0).total_memory / 1e9 if torch.cuda.is_available() else 80.0
+
+
 def _movement(cfg) -> dict:
     return {p.name: pair_movement(p) for p in cfg.pairs if p.base is not None}
 
@@ -87,6 +105,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--device", help="cpu or cuda; overrides the config's")
     p.add_argument("--no-report", action="store_true", help="only fill the results store")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--tokens-per-second", type=float, help="throughput for the token bill's GPU-hours")
     r = p.add_argument_group("Ray (pip install 'thinking-spectrum[ray]')")
     r.add_argument("--ray", action="store_true", help="run the jobs on Ray actors, one device each")
     r.add_argument("--ray-address", help="cluster to join (e.g. auto, ray://head:10001); default: $RAY_ADDRESS, "
