@@ -11,8 +11,12 @@
 - `centre`: a predicted transition centre (`spectrum probe CONFIG` prints one): the start
   grid gains centre - target, centre and centre + target.
 
-Only numbers live here (no evaluation): `evals.sweep.config` reads it, `evals.sweep.adaptive`
-runs the search.
+The `sequential:` section (sampling at temperature > 0): `{first: 2}` starts every point with
+2 samples per problem and doubles them, up to the benchmark's `samples`, only where a verdict
+can still change (`evals.sweep.sequential`).
+
+Only numbers live here (no evaluation): `evals.sweep.config` reads them, `evals.sweep.adaptive`
+and `evals.sweep.sequential` run them.
 """
 from __future__ import annotations
 
@@ -77,5 +81,26 @@ class AdaptiveSettings:
                              f"max_points an integer; got {dict(raw)!r}") from None
         try:
             return cls(**kw)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class SequentialSettings:
+    first: int = 2  # samples per problem every point starts with
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.first, int) or self.first < 1:
+            raise ValueError(f"sequential.first: samples per problem to start with, an integer >= 1; got {self.first!r}")
+
+    @classmethod
+    def from_mapping(cls, raw, where: str = "sweep config") -> "SequentialSettings":
+        if raw is None or raw is True:
+            return cls()
+        if not isinstance(raw, Mapping) or set(raw) - {"first"}:
+            raise ValueError(f"{where}: sequential is a mapping {{first: N}} (samples per problem to start "
+                             f"with); got {raw!r}")
+        try:
+            return cls(**dict(raw))
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None

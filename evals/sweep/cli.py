@@ -6,7 +6,8 @@ the paper's claims and write a report (the command-line twin of the pytest claim
     spectrum sweep configs/qwen3-4b.yaml --ray --ray-address auto   # every GPU of a Ray cluster
 
 CONFIG keys (all optional except a pair): pair | pairs, methods, lams (or `adaptive`, with an
-adaptive: {start, target, max_points, max_tokens, centre} section), benchmarks,
+adaptive: {start, target, max_points, max_tokens, centre} section), sequential {first: N}
+(temperature > 0: samples added only where a verdict can change), benchmarks,
 sampling {temperature, top_p, top_k, max_new_tokens, n, seed}, samples {bench: k},
 data {bench: path}, limit, prompt_mode, backend, device, dtype, batch_size, seed, results,
 engine {vllm.LLM kwargs; parents: device|host|auto}, merge_cache (true|false|null = when it fits).
@@ -34,6 +35,7 @@ from evals.sweep.config import SweepConfig
 from evals.sweep.local import run_sweep
 from evals.sweep.plan import load_problems
 from evals.sweep.ray_driver import run_ray_sweep
+from evals.sweep.sequential import run_sequential
 from evals.sweep.weights import pair_movement
 
 
@@ -61,7 +63,13 @@ def run(args: argparse.Namespace) -> int:
                                                    runtime_env=env)
     else:
         run_fn = run_sweep
-    if cfg.adaptive is not None:  # rounds of ordinary sweeps (evals.sweep.adaptive)
+    if cfg.adaptive is not None and cfg.sequential is not None:
+        raise ValueError(f"{args.config}: lams: adaptive and sequential: run one at a time")
+    if cfg.sequential is not None:  # rounds of ordinary sweeps at growing counts (evals.sweep.sequential)
+        records, rounds = run_sequential(cfg, run_fn=run_fn, progress=not args.quiet)
+        print(f"sequential: {len(rounds)} rounds; {len(records):,} samples where the full count is "
+              f"{bill.samples:,}")
+    elif cfg.adaptive is not None:  # rounds of ordinary sweeps (evals.sweep.adaptive)
         records, rounds = run_adaptive(cfg, run_fn=run_fn, progress=not args.quiet)
         print(format_rounds(rounds))
     else:
