@@ -1,6 +1,6 @@
 """The shortcuts behind a fast `spectrum analyze` change no number: the sorted-array
-quantile equals np.quantile bit for bit and the cached binomial draws equal a fresh
-seeded draw."""
+quantile equals np.quantile bit for bit, the cached binomial draws equal a fresh seeded
+draw, and the cached grid leaves the fit as it was."""
 import zlib
 
 import numpy as np
@@ -8,6 +8,7 @@ import pytest
 
 from evals.analysis.bootstrap import binomial_draws, ci, quantile_sorted, resample
 from evals.analysis.points import Point
+from evals.analysis.transition import fit_many, grid_cells, logistic_grid
 
 pytestmark = pytest.mark.fast
 
@@ -43,3 +44,13 @@ def test_binomial_draws_are_the_seeded_draw_and_shared(lam):
     assert cached is binomial_draws("pr", "b", "linear", repr(p.lam), 50, 0.4, 200, 3)
     assert not cached.flags.writeable
 
+
+def test_grid_cells_are_built_once_per_lam_vector_and_match_logistic_grid():
+    lam = np.round(np.arange(11) * 0.1, 1)
+    g = grid_cells(tuple(lam.tolist()))
+    assert grid_cells(tuple(lam.tolist())) is g
+    cs, ws = logistic_grid(lam)
+    assert len(g.cc) == len(cs) * len(ws) and g.cc[len(ws)] == cs[1] and g.ww[1] == ws[1]  # c-major
+    y = 0.2 + 0.5 / (1 + np.exp(-(lam - 0.43) / 0.05))
+    f = fit_many(lam, y[None, :])
+    assert abs(f["c"][0] - 0.43) <= 0.01 and abs(f["lo"][0] - 0.2) < 0.02 and abs(f["hi"][0] - 0.7) < 0.02
