@@ -22,10 +22,18 @@ from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from evals.analysis.points import Point
 
 FIELDS = ("correct", "tokens", "malformed")
+
+
+def one_blas_thread():
+    """Context: BLAS on one thread. Every product here is small ([B, n] x [n, cells]), and a
+    threaded BLAS spends 2-4x the CPU spinning its threads (more on a loaded machine);
+    an analysis runs one curve after another, so one thread is also faster in wall time."""
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _seed_for(seed: int, *parts: object) -> list[int]:
