@@ -26,6 +26,7 @@ from typing import Mapping, Sequence
 import torch
 
 from evals.backends.base import Completion, SamplingParams
+from evals.backends.expert_layout import LiveTensors, copy_into
 from evals.backends.seeding import resolve_indices, sample_seed
 
 
@@ -83,18 +84,13 @@ class TransformersBackend:
 
     @torch.no_grad()
     def load_weights(self, named_tensors: Mapping[str, torch.Tensor] | Sequence[tuple[str, torch.Tensor]]) -> int:
-        """Copy tensors into the live model's parameters/buffers by name (tied names work)."""
+        """Copy checkpoint tensors into the live model by checkpoint name (tied names work; MoE
+        per-expert names land in transformers 5's fused experts: `expert_layout.LiveTensors`)."""
         items = named_tensors.items() if isinstance(named_tensors, Mapping) else named_tensors
-        targets = dict(self.model.named_parameters(remove_duplicate=False))
-        targets.update(dict(self.model.named_buffers(remove_duplicate=False)))
+        live = LiveTensors(self.model)
         count = 0
         for name, tensor in items:
-            if name not in targets:
-                raise ValueError(f"load_weights: the model has no tensor {name!r}; check the checkpoint's key names")
-            dst = targets[name]
-            if tuple(dst.shape) != tuple(tensor.shape):
-                raise ValueError(f"load_weights: {name!r} has shape {tuple(tensor.shape)}, model expects {tuple(dst.shape)}")
-            dst.copy_(tensor.to(device=dst.device, dtype=dst.dtype))
+            copy_into(live.find, name, tensor)
             count += 1
         return count
 
