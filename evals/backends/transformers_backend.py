@@ -21,6 +21,7 @@ on batch composition or batch size (up to floating-point differences of padded b
 """
 from __future__ import annotations
 
+import inspect
 from typing import Mapping, Sequence
 
 import torch
@@ -52,6 +53,12 @@ def filter_logits(logits: torch.Tensor, params: SamplingParams) -> torch.Tensor:
     return logits
 
 
+def cache_keyword(model) -> str:
+    """The forward() keyword for the KV cache: `cache` on transformers 5.x (5.24 deprecates
+    `past_key_values`, removed in 5.40), `past_key_values` on 4.x."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
 class TransformersBackend:
     name = "transformers"
     supports_sample_indices = True
@@ -70,6 +77,7 @@ class TransformersBackend:
             raise ValueError("neither the tokenizer nor the model's generation_config names an eos token; set eos_token")
         pad = tokenizer.pad_token_id
         self.pad_id = int(pad) if pad is not None else min(self.eos_ids)
+        self.cache_kw = cache_keyword(self.model)
 
     @classmethod
     def from_pretrained(cls, path: str, device: str = "cpu", dtype: str | torch.dtype | None = None,
@@ -147,7 +155,7 @@ class TransformersBackend:
         cache = DynamicCache(config=self.model.config)  # fresh per call: no state outlives weights
         with torch.inference_mode():
             out = self.model(input_ids=input_ids, attention_mask=attn, position_ids=pos,
-                             past_key_values=cache, use_cache=True, logits_to_keep=1)
+                             use_cache=True, logits_to_keep=1, **{self.cache_kw: cache})
             next_pos = pos[:, -1:] + 1  # (b, 1)
             for _ in range(params.max_new_tokens):
                 tokens = self._sample(out.logits[:, -1, :].float(), [gens[r] for r in active], params)  # (a,)
@@ -171,6 +179,6 @@ class TransformersBackend:
                     active = [active[j] for j in keep]
                 attn = torch.cat([attn, attn.new_ones((len(active), 1))], dim=1)
                 out = self.model(input_ids=tokens[:, None], attention_mask=attn, position_ids=next_pos,
-                                 past_key_values=cache, use_cache=True)
+                                 use_cache=True, **{self.cache_kw: cache})
                 next_pos = next_pos + 1
         return [self._finish(generated[i], finish[i] or "length", params.stop, seeds[i]) for i in range(b)]
