@@ -11,6 +11,7 @@ from collections import OrderedDict
 import torch
 
 from evals.benchmarks.registry import get_benchmark
+from evals.identity import planned_dtype
 from evals.records import SampleRecord
 from evals.runner import evaluate
 from evals.method_labels import parse_method_label
@@ -71,6 +72,7 @@ class PairWorker:
                         self.config.params_for(job.benchmark), store=store, model=job.model_label,
                         model_fingerprint=self.fingerprint(job), pair=self.pair.name, method=job.method,
                         lam=job.lam, prompt_mode=self.config.prompt_mode, progress=False,
+                        backend_name=self.config.backend, dtype=planned_dtype(self.config.backend, self.config.dtype),
                         before_generate=lambda: self._hold_point(job))
 
     def close(self) -> None:
