@@ -5,7 +5,9 @@ the paper's claims and write a report (the command-line twin of the pytest claim
     spectrum sweep configs/qwen3-4b.yaml --limit 5   # a smoke run of the real study
     spectrum sweep configs/qwen3-4b.yaml --ray --ray-address auto   # every GPU of a Ray cluster
 
-CONFIG keys (all optional except a pair): pair | pairs, methods, lams, benchmarks,
+CONFIG keys (all optional except a pair): pair | pairs, preset (whose defaults the unset keys
+take: a pair preset's for `pair: NAME`, the real study's `study` for a pair named in the
+config), methods, lams, benchmarks,
 sampling {temperature, top_p, top_k, max_new_tokens, n, seed}, samples {bench: k},
 data {bench: path}, limit, prompt_mode, backend, device, dtype, batch_size, seed, results,
 engine {vllm.LLM kwargs; parents: device|host|auto}, merge_cache (true|false|null = when it fits).
@@ -35,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("results", args.results), ("limit", args.limit), ("device", args.device))
                  if v is not None}
     cfg = replace(cfg, **overrides)
+    print(cfg.describe_defaults())
     judge = judge_from_args(args)
     creative = [b for b in cfg.benchmarks if get_benchmark(b).kind == "creative"]
     if judge is not None and not creative:
