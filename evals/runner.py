@@ -91,12 +91,16 @@ def grade_completion(benchmark: Benchmark, problem: Problem, completion: Complet
         meta["style"] = style_bleed(text_split.answer).to_dict()
     if "sample_seed" in completion.meta:
         meta["sample_seed"] = completion.meta["sample_seed"]
+    # an empty answer is malformed, never a cheap correct one (whatever a grader makes of "")
+    empty = not text_split.answer.strip() and not truncated
+    if empty:
+        meta["empty_answer"] = True
     return dict(
         text=completion.text, generated_tokens=len(completion.token_ids),
         reasoning_tokens=tok_split.reasoning_tokens, answer_tokens=tok_split.answer_tokens,
         finish_reason=completion.finish_reason, truncated=truncated,
-        malformed=grade.malformed and not truncated,  # a cut-off answer is truncated, not malformed
-        correct=grade.correct and not truncated,  # hitting the cap is wrong, whatever was written
+        malformed=(grade.malformed or empty) and not truncated,  # a cut-off answer is truncated, not malformed
+        correct=grade.correct and not truncated and not empty,  # hitting the cap is wrong, whatever was written
         extracted=grade.extracted, meta=meta, split_known=tok_split.known,
     )
 

@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 from evals.analysis.points import Curve
 from evals.analysis.table import curves_from_records
 from evals.claims.catalog import judge_all
-from evals.claims.verdicts import Thresholds, Verdict
+from evals.claims.verdicts import Thresholds, Verdict, smoke_run_line
 from evals.metrics import is_graded
 from evals.records import SampleRecord
 from evals.report.writer import write_report
@@ -34,6 +34,9 @@ def judge_and_report(curves: Sequence[Curve], meta: Mapping, *, report_dir: str 
     """(verdicts, report folder, thresholds used). Thresholds are always the declared ones."""
     th = Thresholds()
     curves = list(curves)
+    smoke = smoke_run_line(curves, th)
+    if smoke is not None:
+        meta = {"smoke_run": smoke, **meta}
     if verdicts is None:
         verdicts = judge_all(curves, th, movement=movement, n_boot=n_boot, seed=bootstrap_seed)
     verdicts = list(verdicts)

@@ -28,6 +28,8 @@ def render_html(data: dict) -> str:
     verdicts = [Verdict.from_dict(v) for v in data["verdicts"]]
     parts = [f"<h1>Claim verification: run {escape(str(data['run_id']))}</h1>",
              f"<p>Created {escape(str(data['created']))}. {escape(data['note'])}</p>"]
+    if data.get("meta", {}).get("smoke_run"):
+        parts.insert(1, f"<p><strong>{escape(str(data['meta']['smoke_run']))}</strong></p>")
     if data.get("meta"):
         parts += ["<h2>Run</h2>", _table(["setting", "value"], [[k, v] for k, v in data["meta"].items()])]
     parts.append("<h2>Verdicts</h2>")

@@ -15,6 +15,9 @@ def render_markdown(data: dict) -> str:
     verdicts = [Verdict.from_dict(v) for v in data["verdicts"]]
     out = [f"# Claim verification: run {data['run_id']}", "",
            f"Created {data['created']}. {data['note']}", ""]
+    if data.get("meta", {}).get("smoke_run"):
+        line = str(data["meta"]["smoke_run"])
+        out[1:1] = ["", f"**{_md_cell(line[:1].upper() + line[1:])}**"]
     if data.get("meta"):
         out += ["## Run", "", tabulate([[_md_cell(k), _md_cell(v)] for k, v in data["meta"].items()],
                                        headers=["setting", "value"], tablefmt="github"), ""]

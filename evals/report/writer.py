@@ -37,7 +37,8 @@ def build_report_data(curves: Sequence[Curve], verdicts: Sequence[Verdict], run_
                       n_boot: int = 1000, seed: int = 0) -> tuple[dict, dict[int, list[dict]]]:
     """The JSON document of a report, plus per-curve summary rows keyed by id(curve)."""
     th = thresholds or Thresholds()
-    summaries = {id(c): jsonable(summarize_curve(c, n_boot=n_boot, seed=seed, level=th.level))
+    summaries = {id(c): jsonable(summarize_curve(c, n_boot=n_boot, seed=seed, level=th.level,
+                                                  min_problems=th.min_problems))
                  for c in curves}
     data = {
         "run_id": run_id,

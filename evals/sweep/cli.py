@@ -21,6 +21,7 @@ import argparse
 from dataclasses import replace
 
 from evals.benchmarks.registry import get_benchmark
+from evals.claims.verdicts import smoke_run_line
 from evals.claims.verify import judge_and_report, judged_curves
 from evals.grading.judging import add_judge_options, format_scores, judge_from_args, rubric_from_args, rubric_scores
 from evals.report.cli import add_common_options
@@ -65,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
                                          movement=movement, n_boot=args.n_boot,
                                          bootstrap_seed=args.bootstrap_seed, plots=not args.no_plots)
     print(format_verdict_table(verdicts, level=th.level))
+    smoke = smoke_run_line(curves, th)
+    if smoke is not None:
+        print(smoke)
     print(f"report: {out}/claims.md")
     return 0
 
