@@ -95,12 +95,16 @@ def grade_completion(benchmark: Benchmark, problem: Problem, completion: Complet
     empty = not text_split.answer.strip() and not truncated
     if empty:
         meta["empty_answer"] = True
+    # a sample that neither stopped nor hit the cap (vLLM's "abort", ...) never finished: wrong
+    unfinished = completion.finish_reason not in ("stop", "length")
+    if unfinished:
+        meta["unfinished"] = completion.finish_reason
     return dict(
         text=completion.text, generated_tokens=len(completion.token_ids),
         reasoning_tokens=tok_split.reasoning_tokens, answer_tokens=tok_split.answer_tokens,
         finish_reason=completion.finish_reason, truncated=truncated,
         malformed=(grade.malformed or empty) and not truncated,  # a cut-off answer is truncated, not malformed
-        correct=grade.correct and not truncated and not empty,  # hitting the cap is wrong, whatever was written
+        correct=grade.correct and not truncated and not empty and not unfinished,  # hitting the cap is wrong, whatever was written
         extracted=grade.extracted, meta=meta, split_known=tok_split.known,
     )
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+from evals.backends.vllm_settings import parse_engine_options
 from evals.benchmarks.registry import get_benchmark
 from evals.claims.verdicts import smoke_run_line
 from evals.claims.verify import judge_and_report, judged_curves
@@ -37,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = SweepConfig.from_yaml(args.config)
     overrides = {k: v for k, v in (("results", args.results), ("limit", args.limit), ("device", args.device))
                  if v is not None}
+    if args.engine:
+        overrides["engine"] = {**cfg.engine, **parse_engine_options(args.engine)}
     cfg = replace(cfg, **overrides)
     print(cfg.describe_defaults())
     judge = judge_from_args(args)
@@ -84,6 +87,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--results", help="results store (JSONL); overrides the config's")
     p.add_argument("--limit", type=int, help="first N problems of each benchmark")
     p.add_argument("--device", help="cpu or cuda; overrides the config's")
+    p.add_argument("--engine", action="append", default=[], metavar="KEY=VALUE",
+                   help="vLLM engine setting, repeatable (max_model_len, gpu_memory_utilization, "
+                        "tensor_parallel_size, enforce_eager, parents=device|host|auto, other vllm.LLM keys); "
+                        "overrides the config's engine:")
     p.add_argument("--no-report", action="store_true", help="only fill the results store")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     r = p.add_argument_group("Ray (pip install 'thinking-spectrum[ray]')")
