@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from evals.backends.vllm_settings import parse_engine_options
 from evals.sweep.config import SweepConfig
 from evals.sweep.presets import get_preset
 
@@ -47,10 +48,11 @@ def sweep_config(config: pytest.Config, pair_name: str):
         sampling = replace(sampling, n=opt("--samples"))
     lams = _csv(opt("--lams"))
     try:
+        engine = parse_engine_options(opt("--engine"))
         return SweepConfig.from_preset(
             pair_name, pairs=(pair,), methods=_csv(opt("--methods")),
             lams=tuple(float(x) for x in lams) if lams else None, benchmarks=benchmarks,
             sampling=sampling, samples=samples, data=data, limit=opt("--limit"),
-            backend=opt("--backend"), device=opt("--device"), results=opt("--results"))
+            backend=opt("--backend"), device=opt("--device"), results=opt("--results"), engine=engine or None)
     except ValueError as exc:
         raise pytest.UsageError(f"claim suite options for pair {pair_name!r}: {exc}") from None
