@@ -105,6 +105,7 @@ def run(args) -> int:
     params = SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
                             max_new_tokens=args.max_new_tokens, n=args.samples or bench.default_samples,
                             seed=args.sample_seed)
+    store = ResultsStore(args.results)  # a directory or an unreadable store is refused before loading
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.backend == "vllm":
@@ -112,7 +113,6 @@ def run(args) -> int:
     else:
         backend = TransformersBackend.from_pretrained(str(model_dir), device=args.device, dtype=args.dtype,
                                                       batch_size=args.batch_size)
-    store = ResultsStore(args.results)
     records = evaluate(
         backend, backend.tokenizer, bench, problems, params, store=store, model=args.label or model_dir.name,
         model_fingerprint=args.fingerprint or fingerprint_model(model_dir), pair=args.pair,
