@@ -63,6 +63,8 @@ def error_line(exc: BaseException) -> str:
                 errno.EROFS: "; give a writable path (e.g. --results elsewhere)",
                 errno.EACCES: "; check the permissions or give another path",
                 errno.EISDIR: "; give a file path, not a directory",
+                errno.EEXIST: "; a file is in the way: give a folder path",
+                errno.ENOTDIR: "; a file is in the way of that folder: give another path",
                 errno.ENAMETOOLONG: "; use a shorter name"}.get(exc.errno, "")
         text = f"{where}{exc.strerror}{hint}"
     elif isinstance(exc, yaml.YAMLError):

@@ -161,7 +161,8 @@ CASES = [
     ("merge garbage safetensors", lambda e: ["merge", *MERGE[:2], "--direct", str(e.garbage), "--think", THINK,
                                              "--lam", "0.5", "--out", str(e.t / "m")], "not a safetensors file"),
     ("merge bad YAML config", lambda e: ["merge", "--config", e.cfg("lams: [0.0")], "not valid YAML"),
-    ("merge out is a file", lambda e: ["merge", *MERGE, "--lam", "0.5", "--out", str(e.t / "file")], "file"),
+    ("merge out is a file", lambda e: ["merge", *MERGE, "--lam", "0.5", "--out", str(e.t / "file")],
+     "file: already exists; pass force=True (--force)"),
     # spectrum report: the results store
     ("report missing store", lambda e: ["report", str(e.t / "none.jsonl")], "no such results file"),
     ("report folder without stores", lambda e: ["report", str(e.garbage)], "holds no *.jsonl"),
@@ -174,10 +175,10 @@ CASES = [
      "model 'm' both times) differ in benchmark_version ('1' vs '2')"),
     ("report --report-dir is a file", lambda e: ["report", e.store(*[_record(lam=x, model_fingerprint=str(x)) for x in (0.0, 0.5, 1.0)]),
                                                  "--report-dir", str(e.t / "file"), "--no-plots", "--n-boot", "100"],
-     "file"),
+     "file: File exists; a file is in the way"),
     # spectrum analyze / import
     ("analyze missing table", lambda e: ["analyze", str(e.t / "none.csv")], "none.csv: No such file or directory"),
-    ("analyze 0-byte table", lambda e: ["analyze", str(e.t / "empty.jsonl")], "empty.jsonl"),
+    ("analyze 0-byte table", lambda e: ["analyze", str(e.t / "empty.jsonl")], "empty.jsonl: missing column(s)"),
     ("import missing input", lambda e: ["import", str(e.t / "none.jsonl"), "--benchmark", "aime24", "--results",
                                         e.results, "--pair", "p"], "none.jsonl"),
 ]
