@@ -29,6 +29,7 @@ SUBCOMMANDS = {
     "analyze": "evals.analysis.cli",
     "import": "evals.importing.cli",
     "probe": "evals.probe_cli",
+    "plan": "evals.plan_cli",
 }
 
 

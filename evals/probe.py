@@ -35,6 +35,7 @@ import torch
 
 from evals.analysis.points import Curve, Point
 from evals.analysis.transition import Transition, analyze_transition
+from evals.backends.expert_layout import LiveTensors, copy_into
 from evals.benchmarks.base import Benchmark, Problem
 from evals.prompting import render_prompt
 
@@ -137,8 +138,9 @@ def encode_prompts(tokenizer, problems: list[Problem], benchmark: Benchmark, pro
 
 
 def _load_parent(model, merger, role: str) -> None:
-    sd = merger.parents[role]
-    model.load_state_dict({k: v for k, v in sd.items() if k in model.state_dict()}, strict=False)
+    live = LiveTensors(model)  # checkpoint names, MoE experts included
+    for name, tensor in merger.parents[role].items():
+        copy_into(live.find, name, tensor)
 
 
 def run_probe(model, tokenizer, merger, problems: list[Problem], benchmark: Benchmark, lams, *,

@@ -23,6 +23,7 @@ from typing import Callable, Container, Sequence
 from tqdm import tqdm
 
 from evals.backends.base import Completion, SamplingParams
+from evals.backends.expert_layout import LiveTensors
 from evals.benchmarks.base import Benchmark, Problem
 from evals.benchmarks.registry import get_benchmark
 from evals.grading.style import style_bleed
@@ -36,7 +37,7 @@ _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 
 def fingerprint_model(model_or_dir) -> str:
     """Content hash (sha256, first 20 hex digits) of a checkpoint folder's config and
-    weight files, or of an nn.Module's state dict (names, dtypes, shapes, bytes)."""
+    weight files, or of an nn.Module's tensors under checkpoint names (names, dtypes, shapes, bytes)."""
     h = hashlib.sha256()
     if isinstance(model_or_dir, (str, Path)):
         d = Path(model_or_dir)
@@ -51,7 +52,7 @@ def fingerprint_model(model_or_dir) -> str:
         return h.hexdigest()[:20]
     import torch
 
-    for name, t in model_or_dir.state_dict().items():
+    for name, t in LiveTensors(model_or_dir).all().items():  # checkpoint names: same on transformers 4 and 5
         t = t.detach().to("cpu").contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}\0".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())

@@ -16,6 +16,8 @@ thread count (SVD-based methods may differ in the last bits across thread counts
 through the one per-tensor driver, `merging.apply`. `strength(name, lam)`, when given, is
 each tensor's own lam. `paper_compat=True` reproduces the paper's code (merging.apply); the
 tied embedding is the target's tensor that also serves another of its names (lm_head).
+each tensor's own lam. Parent names are checkpoint names: per-expert MoE tensors land in their
+slices of transformers 5's fused expert parameters (`merging.expert_layout`).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from evals.backends.expert_layout import LiveTensors
 from merging.apply import MethodRun, Strength, TensorStates
 from merging.parents import ParentTensors
 from merging.validate import check_lams
@@ -44,7 +47,8 @@ class InPlaceMerger:
                              paper_compat=paper_compat)
         self.spec, self.params = self.run.spec, self.run.params
         self.seed, self.allow_extrapolation, self.cache = seed, allow_extrapolation, cache
-        targets = target.state_dict(keep_vars=True)
+        self.live = LiveTensors(target)
+        targets = self.live.all()                 # checkpoint name -> live view (MoE experts too)
         self.device = torch.device(device) if device is not None else next(
             (t.device for t in targets.values()), torch.device("cpu"))
         sources = {"direct": direct, "think": think, **({"base": base} if base is not None else {})}
@@ -67,9 +71,7 @@ class InPlaceMerger:
         matched: dict[str, Tensor] = {}
         storage: dict[int, str] = {}
         for name in names:
-            if name not in targets:
-                raise ValueError(f"the target model has no tensor {name!r}; load the parents' architecture")
-            t = targets[name]
+            t = targets[name] if name in targets else self.live.find(name)  # unknown: ValueError naming both
             for role, sd in self.parents.items():
                 if sd[name].shape != t.shape:
                     raise ValueError(f"tensor {name!r}: {role} parent shape {list(sd[name].shape)}, "

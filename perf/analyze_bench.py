@@ -1,17 +1,20 @@
 """Time and peak RSS of `spectrum analyze` on a generated outside table.
 
-    PYTHONPATH=$PWD python perf/analyze_bench.py [ROWS] [--plots]
+    PYTHONPATH=$PWD python perf/analyze_bench.py [ROWS] [--plots] [--baseline REV]
 
 Writes a table of ROWS rows (default 50,000): pairs x benchmarks x 5 methods x 11 lams
 plus the two parents, accuracies from a noisy logistic (some curves flat, some with a
 step), mean tokens falling with lam, n = 30-200 problems. Prints rows, seconds, rows/s and
 the peak RSS of the analysis process (it runs in a child so only the analysis counts);
 CPU seconds too, since wall time on a shared machine mostly measures the others.
+`--baseline REV` also runs git revision REV of the current directory's repository (exported with
+`git archive` into a temporary
+folder) on the same table and prints the ratios, so before and after come from one run.
 """
 from __future__ import annotations
 
 import csv
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -49,21 +52,47 @@ def write_table(path: Path, rows: int, seed: int = 0) -> int:
     return written
 
 
+def run_analyze(table: Path, code: Path, out: Path, plots: bool) -> dict:
+    """One `spectrum analyze` in a child importing `code`: wall s, CPU s, peak RSS MB."""
+    cmd = [sys.executable, "-m", "evals.cli", "analyze", str(table), "--report-dir", str(out),
+           "--run-id", "bench"] + ([] if plots else ["--no-plots"])
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    t0 = time.perf_counter()
+    child = subprocess.Popen(cmd, cwd=code, env=env, stdout=subprocess.DEVNULL)
+    _, status, use = os.wait4(child.pid, 0)
+    dt = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"analyze_bench: {' '.join(cmd)} failed under {code}")
+    return {"wall": dt, "cpu": use.ru_utime + use.ru_stime, "rss": use.ru_maxrss / 1024}
+
+
+def report(name: str, rows: int, r: dict) -> None:
+    print(f"{name:>9}: rows {rows}  wall s {r['wall']:.1f}  cpu s {r['cpu']:.1f}  rows/s "
+          f"{rows / r['wall']:.0f} (wall) {rows / r['cpu']:.0f} (cpu)  peak RSS {r['rss']:.0f} MB")
+
+
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 50_000
+    args = sys.argv[1:]
+    rows = int(args[0]) if args and args[0].isdigit() else 50_000
+    base = args[args.index("--baseline") + 1] if "--baseline" in args else None
+    here = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as tmp:
         table = Path(tmp) / "big.csv"
         written = write_table(table, rows)
-        cmd = [sys.executable, "-m", "evals.cli", "analyze", str(table), "--report-dir", tmp, "--run-id", "bench"]
-        if "--plots" not in sys.argv:
-            cmd.append("--no-plots")
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        dt = time.perf_counter() - t0
-    use = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = use.ru_utime + use.ru_stime
-    print(f"rows {written}  wall s {dt:.1f}  cpu s {cpu:.1f}  rows/s {written / dt:.0f} (wall) "
-          f"{written / cpu:.0f} (cpu)  peak RSS {use.ru_maxrss / 1024:.0f} MB")
+        runs = {}
+        if base:
+            old = Path(tmp) / "baseline"
+            old.mkdir()
+            tar = subprocess.run(["git", "archive", base], check=True, capture_output=True).stdout  # the cwd repo
+            subprocess.run(["tar", "-x", "-C", str(old)], input=tar, check=True)
+            runs["baseline"] = run_analyze(table, old, Path(tmp) / "out-base", "--plots" in args)
+        runs["this"] = run_analyze(table, here, Path(tmp) / "out", "--plots" in args)
+    for name, r in runs.items():
+        report(name, written, r)
+    if base:
+        b, t = runs["baseline"], runs["this"]
+        print(f"  ratios (baseline {base} / this): wall {b['wall'] / t['wall']:.1f}x  cpu "
+              f"{b['cpu'] / t['cpu']:.1f}x  RSS {b['rss'] / t['rss']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Session state of the claim suite: runs each pair's sweep once, judges every case of it,
 and writes the report at the end. Resource checks happen here, so a missing GPU, missing
-weights or missing data skip the pair's tests with a reason that says what to provide.
+weights or missing data skip the pair's tests with a reason that says what to provide. A pair
+whose sweep raises (broken weights, say) is tried once: every test of it fails with that message.
 """
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from test_spectrum.options import sweep_config
 
 
 class _PairOutcome:
-    def __init__(self, skip: str | None = None, curves=(), verdicts=None):
-        self.skip, self.curves, self.verdicts = skip, list(curves), verdicts or {}
+    def __init__(self, skip: str | None = None, curves=(), verdicts=None, error: str | None = None):
+        self.skip, self.curves, self.verdicts, self.error = skip, list(curves), verdicts or {}, error
 
 
 class SuiteState:
@@ -46,7 +47,14 @@ class SuiteState:
         self.cases_run += 1
         outcome = self._pairs.get(case.pair)
         if outcome is None:
-            outcome = self._pairs[case.pair] = self._run_pair(case.pair)
+            try:
+                outcome = self._run_pair(case.pair)
+            except Exception as exc:  # noqa: BLE001 - cached: the pair is loaded once, every test gets this
+                outcome = _PairOutcome(error=f"pair {case.pair}: the sweep failed, so none of its claims "
+                                             f"can be judged: {type(exc).__name__}: {exc}")
+            self._pairs[case.pair] = outcome
+        if outcome.error:
+            pytest.fail(outcome.error, pytrace=False)
         if outcome.skip:
             pytest.skip(outcome.skip)
         return outcome.verdicts[case.id]

@@ -15,12 +15,15 @@ norms, embeddings, a tied `lm_head.weight`) maps to the live parameter of the sa
 
 The API works on views: `live_view` returns the slice of the live parameter that holds one
 checkpoint tensor, shaped like that tensor, so writing into it updates the model in place and
-reading it gives the checkpoint tensor back.
+reading it gives the checkpoint tensor back. `LiveTensors(model)` is the one lookup every path
+that writes checkpoint tensors into a live model (the in-place merger, the transformers
+backend's `load_weights`, the sweep's parent loader, the probe) or reads it back goes through;
+persistent buffers are found under their own names too.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -101,12 +104,7 @@ def live_view(model: torch.nn.Module, name: str) -> torch.Tensor:
 
 def write(model: torch.nn.Module, name: str, tensor: torch.Tensor) -> None:
     """Copy checkpoint tensor `name` into the live model (one expert's slice when fused)."""
-    dst = live_view(model, name)
-    if tuple(dst.shape) != tuple(tensor.shape):
-        raise ValueError(f"checkpoint tensor {name!r} has shape {tuple(tensor.shape)}, the live model's "
-                         f"place for it has {tuple(dst.shape)}; check config.json against the checkpoint")
-    with torch.no_grad():
-        dst.copy_(tensor.to(device=dst.device, dtype=dst.dtype))
+    copy_into(lambda n: live_view(model, n), name, tensor)
 
 
 def checkpoint_names(model: torch.nn.Module) -> list[str]:
@@ -134,3 +132,35 @@ def live_views(model: torch.nn.Module, names: Iterable[str]) -> Iterator[tuple[s
     for name in names:
         where = slot(model, name, params)
         yield name, view(params[where.param], where)
+
+
+class LiveTensors:
+    """Checkpoint name -> live view (parameters, fused experts, persistent buffers), built once
+    per model; `find` raises the ValueError of `slot` (naming both sides) for an unknown name."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.model, self.params = model, _params(model)
+        # persistent buffers: the state dict's entries that are not parameters
+        self.buffers = {n: b for n, b in model.state_dict(keep_vars=True).items() if n not in self.params}
+
+    def find(self, name: str) -> torch.Tensor:
+        if name in self.buffers:
+            return self.buffers[name]
+        where = slot(self.model, name, self.params)
+        return view(self.params[where.param], where)
+
+    def all(self) -> dict[str, torch.Tensor]:
+        """Every live tensor under its checkpoint name (parameters in order, then buffers)."""
+        out = {n: self.find(n) for n in checkpoint_names(self.model)}
+        out.update(self.buffers)
+        return out
+
+
+def copy_into(find: Callable[[str], torch.Tensor], name: str, tensor: torch.Tensor) -> None:
+    """Copy `tensor` into the live place `find(name)`, refusing a shape mismatch (nothing written)."""
+    dst = find(name)
+    if tuple(dst.shape) != tuple(tensor.shape):
+        raise ValueError(f"checkpoint tensor {name!r} has shape {tuple(tensor.shape)}, the live model's "
+                         f"place for it has {tuple(dst.shape)}; check config.json against the checkpoint")
+    with torch.no_grad():
+        dst.copy_(tensor.to(device=dst.device, dtype=dst.dtype))

@@ -22,11 +22,13 @@ on batch composition or batch size (up to floating-point differences of padded b
 from __future__ import annotations
 
 from pathlib import Path
+import inspect
 from typing import Mapping, Sequence
 
 import torch
 
 from evals.backends.base import Completion, SamplingParams
+from evals.backends.expert_layout import LiveTensors, copy_into
 from evals.backends.seeding import resolve_indices, sample_seed
 from merging.checkpoint import open_checkpoint
 
@@ -69,6 +71,12 @@ def load_tokenizer(path: str):
     return AutoTokenizer.from_pretrained(path)
 
 
+def cache_keyword(model) -> str:
+    """The forward() keyword for the KV cache: `cache` on transformers 5.x (5.24 deprecates
+    `past_key_values`, removed in 5.40), `past_key_values` on 4.x."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
 class TransformersBackend:
     name = "transformers"
     supports_sample_indices = True
@@ -87,6 +95,7 @@ class TransformersBackend:
             raise ValueError("neither the tokenizer nor the model's generation_config names an eos token; set eos_token")
         pad = tokenizer.pad_token_id
         self.pad_id = int(pad) if pad is not None else min(self.eos_ids)
+        self.cache_kw = cache_keyword(self.model)
 
     @classmethod
     def from_pretrained(cls, path: str, device: str = "cpu", dtype: str | torch.dtype | None = None,
@@ -103,18 +112,13 @@ class TransformersBackend:
 
     @torch.no_grad()
     def load_weights(self, named_tensors: Mapping[str, torch.Tensor] | Sequence[tuple[str, torch.Tensor]]) -> int:
-        """Copy tensors into the live model's parameters/buffers by name (tied names work)."""
+        """Copy checkpoint tensors into the live model by checkpoint name (tied names work; MoE
+        per-expert names land in transformers 5's fused experts: `expert_layout.LiveTensors`)."""
         items = named_tensors.items() if isinstance(named_tensors, Mapping) else named_tensors
-        targets = dict(self.model.named_parameters(remove_duplicate=False))
-        targets.update(dict(self.model.named_buffers(remove_duplicate=False)))
+        live = LiveTensors(self.model)
         count = 0
         for name, tensor in items:
-            if name not in targets:
-                raise ValueError(f"load_weights: the model has no tensor {name!r}; check the checkpoint's key names")
-            dst = targets[name]
-            if tuple(dst.shape) != tuple(tensor.shape):
-                raise ValueError(f"load_weights: {name!r} has shape {tuple(tensor.shape)}, model expects {tuple(dst.shape)}")
-            dst.copy_(tensor.to(device=dst.device, dtype=dst.dtype))
+            copy_into(live.find, name, tensor)
             count += 1
         return count
 
@@ -171,7 +175,7 @@ class TransformersBackend:
         cache = DynamicCache(config=self.model.config)  # fresh per call: no state outlives weights
         with torch.inference_mode():
             out = self.model(input_ids=input_ids, attention_mask=attn, position_ids=pos,
-                             past_key_values=cache, use_cache=True, logits_to_keep=1)
+                             use_cache=True, logits_to_keep=1, **{self.cache_kw: cache})
             next_pos = pos[:, -1:] + 1  # (b, 1)
             for _ in range(params.max_new_tokens):
                 tokens = self._sample(out.logits[:, -1, :].float(), [gens[r] for r in active], params)  # (a,)
@@ -195,6 +199,6 @@ class TransformersBackend:
                     active = [active[j] for j in keep]
                 attn = torch.cat([attn, attn.new_ones((len(active), 1))], dim=1)
                 out = self.model(input_ids=tokens[:, None], attention_mask=attn, position_ids=next_pos,
-                                 past_key_values=cache, use_cache=True)
+                                 use_cache=True, **{self.cache_kw: cache})
                 next_pos = next_pos + 1
         return [self._finish(generated[i], finish[i] or "length", params.stop, seeds[i]) for i in range(b)]

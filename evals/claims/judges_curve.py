@@ -41,8 +41,10 @@ def combine(checks: list[str]) -> str:
 
 def verdict(claim: str, curve: Curve, status: str, text: str, numbers: dict | None = None,
             method: str | None = None) -> Verdict:
+    series = curve.series()  # what the verdict rests on: every sample of the curve and its parents
+    rests = {"samples": sum(p.n_samples for p in series), "problems": max(p.n for p in series)}
     return Verdict(claim, curve.pair, method or curve.method, curve.benchmark, status,
-                   f"{TITLES[claim]}: {text}", numbers or {})
+                   f"{TITLES[claim]}: {text}", {**rests, **(numbers or {})})
 
 
 def _distinct_lams(curve: Curve) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from evals.analysis.bootstrap import one_blas_thread
 from evals.analysis.points import Curve
 from evals.analysis.table import curves_from_records
 from evals.claims.catalog import judge_all
@@ -36,9 +37,10 @@ def judge_and_report(curves: Sequence[Curve], meta: Mapping, *, report_dir: str 
     `known` ({(claim, pair, method, benchmark): reason}) marks known findings in the report."""
     th = Thresholds()
     curves = list(curves)
-    if verdicts is None:
-        verdicts = judge_all(curves, th, movement=movement, n_boot=n_boot, seed=bootstrap_seed)
-    verdicts = list(verdicts)
-    out = write_report(curves, verdicts, report_dir, run_id, meta, thresholds=th, n_boot=n_boot,
-                       seed=bootstrap_seed, plots=plots, known=known)
+    with one_blas_thread():
+        if verdicts is None:
+            verdicts = judge_all(curves, th, movement=movement, n_boot=n_boot, seed=bootstrap_seed)
+        verdicts = list(verdicts)
+        out = write_report(curves, verdicts, report_dir, run_id, meta, thresholds=th, n_boot=n_boot,
+                           seed=bootstrap_seed, plots=plots, known=known)
     return verdicts, out, th

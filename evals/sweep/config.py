@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from evals.backends.base import SamplingParams
 from evals.method_labels import parse_method_label
+from evals.sweep.adaptive_settings import AdaptiveSettings, SequentialSettings
 from evals.sweep.presets import PairSpec, get_preset
 from evals.validation import check_count, check_device, check_lams, check_limit, check_samples, check_seed
 
@@ -38,6 +39,8 @@ class SweepConfig:
     results: str = "results/sweep.jsonl"
     engine: Mapping[str, Any] = field(default_factory=dict)  # vllm.LLM kwargs (+ parents: device|host|auto)
     merge_cache: bool | None = None  # keep prepared merge states between lams; None: when they fit
+    adaptive: AdaptiveSettings | None = None  # lams: adaptive (lams then holds the start grid)
+    sequential: SequentialSettings | None = None  # samples added only where a verdict can change
 
     def __post_init__(self) -> None:
         if not self.pairs or not self.methods or not self.lams or not self.benchmarks:
@@ -98,7 +101,7 @@ class SweepConfig:
         raw = dict(raw)
         allowed = {"pair", "pairs", "methods", "lams", "benchmarks", "sampling", "samples", "data",
                    "limit", "prompt_mode", "backend", "device", "dtype", "batch_size", "threads", "seed", "results",
-                   "engine", "merge_cache"}
+                   "engine", "merge_cache", "adaptive", "sequential"}
         unknown = sorted(set(raw) - allowed)
         if unknown:
             raise ValueError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
@@ -124,8 +127,18 @@ class SweepConfig:
                                  f"{sorted(set(given) - set(known)) if isinstance(given, Mapping) else given!r}; "
                                  f"allowed: {known}")
             sampling = replace(sampling, **{k: (tuple(v) if k == "stop" else v) for k, v in given.items()})
-        if "lams" in raw:
+        if raw.get("lams") == "adaptive":
+            raw["adaptive"] = AdaptiveSettings.from_mapping(raw.get("adaptive"), where)
+            raw["lams"] = raw["adaptive"].grid()
+        elif "adaptive" in raw:
+            raise ValueError(f"{where}: an adaptive: section needs lams: adaptive")
+        elif "lams" in raw:
             raw["lams"] = check_lams(_as_list(raw["lams"]), f"{where}: lams")
+        if "sequential" in raw:
+            raw["sequential"] = SequentialSettings.from_mapping(raw["sequential"], where)
+            if sampling.temperature <= 0:
+                raise ValueError(f"{where}: sequential sampling needs sampling.temperature > 0 (greedy "
+                                 f"samples of one problem are identical); drop sequential or set a temperature")
         for key in ("methods", "benchmarks"):
             if key in raw:
                 raw[key] = tuple(str(x) for x in _as_list(raw[key]))

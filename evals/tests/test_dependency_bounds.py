@@ -4,7 +4,8 @@ them, and `device: auto` (device_map="auto") has its `accelerate` in an extra.
 The lower bound was found by running evals/tests/test_transformers_backend.py,
 test_expert_layout.py and fixtures/tests/test_standins.py against `pip install --target`
 copies: 4.51.3 fails (DynamicCache(config=) unknown, from_pretrained ignores dtype=), 4.56.2
-passes; 5.24 passes and warns that `past_key_values` goes away in 5.40."""
+passes; 5.24 passes (the backend passes its KV cache as `cache=` there, `past_key_values=` on 4.x:
+test_transformers_backend.py checks that no deprecation warning is raised)."""
 import tomllib
 from importlib.metadata import version
 from pathlib import Path

@@ -88,7 +88,7 @@ def test_weights_in_place_between_calls(char_tok):
     assert fingerprint_model(be.model) == fingerprint_model(other) != fp_before
     be.load_weights(original)
     assert _ids(be.generate(PROMPTS, p)) == before  # nothing of the other weights survived
-    with pytest.raises(ValueError, match="no tensor"):
+    with pytest.raises(ValueError, match="no place in the live"):
         be.load_weights({"not.a.weight": torch.zeros(1)})
 
 
@@ -114,3 +114,17 @@ def test_end_to_end_runner_and_reload(tmp_path, char_tok, tiny_model):
     direct = TransformersBackend(tiny_model, char_tok, batch_size=1)
     again = evaluate(direct, char_tok, bench, bench.load(str(data)), params, **{**kwargs, "store": None})
     assert [r.text for r in again] == [r.text for r in recs]
+
+
+def test_generation_raises_no_warning_of_our_own_calls(char_tok, tiny_model):
+    """5.24 deprecates forward(past_key_values=) for `cache=`; 4.x knows only the old name."""
+    import warnings
+
+    import transformers
+
+    be = TransformersBackend(tiny_model, char_tok, batch_size=2)
+    assert be.cache_kw == ("cache" if int(transformers.__version__.split(".")[0]) >= 5 else "past_key_values")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows = be.generate(PROMPTS, SamplingParams(max_new_tokens=6))
+    assert [len(row) for row in rows] == [1, 1, 1]
