@@ -37,6 +37,12 @@ class Env:
         (tmp / "blank.jsonl").write_text("\n  \n")
         (tmp / "list.yaml").write_text("- pair: tiny\n")
         (tmp / "file").write_text("x")
+        self.outside = tmp / "outside.jsonl"  # one per-sample line of an outside harness
+        self.outside.write_text(json.dumps({"idx": 0, "question": "q", "gt": "1", "code": ["\\boxed{1}"],
+                                            "score": [True]}) + "\n")
+        self.labelled = tmp / "ties(dens=0.2)_0.5" / "out.jsonl"  # a run folder named by its label
+        self.labelled.parent.mkdir()
+        shutil.copy(self.outside, self.labelled)
         self.garbage = tmp / "garbage"  # config.json and a garbage model.safetensors
         self.garbage.mkdir()
         shutil.copy(TINY / "think" / "config.json", self.garbage)
@@ -179,6 +185,14 @@ CASES = [
     # spectrum analyze / import
     ("analyze missing table", lambda e: ["analyze", str(e.t / "none.csv")], "none.csv: No such file or directory"),
     ("analyze 0-byte table", lambda e: ["analyze", str(e.t / "empty.jsonl")], "empty.jsonl: missing column(s)"),
+    ("import repeated label parameter", lambda e: ["import", str(e.outside), "--benchmark", "aime24", "--results",
+                                                   e.results, "--pair", "p", "--method",
+                                                   "ties(density=0.2,density=0.9)", "--lam", "0.5"],
+     "parameter 'density' is given twice"),
+    ("import pattern label unknown parameter", lambda e: ["import", str(e.labelled), "--benchmark", "aime24",
+                                                          "--results", e.results, "--pair", "p", "--pattern",
+                                                          r"/(?P<method>ties\([^)]*\))_(?P<lam>[0-9.]+)/"],
+     "method 'ties' has no parameter 'dens'; valid: density"),
     ("import missing input", lambda e: ["import", str(e.t / "none.jsonl"), "--benchmark", "aime24", "--results",
                                         e.results, "--pair", "p"], "none.jsonl"),
 ]
