@@ -26,6 +26,7 @@ from evals.prompting import render_prompt
 from evals.runner import evaluate, fingerprint_model
 from evals.store import ResultsStore
 from evals.sweep.presets import get_preset
+from evals.validation import check_count, check_data_file, check_device, check_lams, check_limit, check_samples
 
 
 # The paper preset's cap (evals.sweep.presets, qwen3-4b): one number, one source.
@@ -63,7 +64,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--label", default=None, help="model label in records (default: folder name)")
     p.add_argument("--pair", default="custom", help="pair name, e.g. qwen3-4b or tiny")
     p.add_argument("--method", default=None, help="merge method that produced the checkpoint (none for a parent)")
-    p.add_argument("--lam", type=float, default=None, help="thinking weight lam of the checkpoint")
+    p.add_argument("--lam", type=float, default=None, help="thinking weight lam of the checkpoint, in [0, 1]")
+    p.add_argument("--allow-extrapolation", action="store_true",
+                   help="accept a --lam outside [0, 1] (an extrapolated merge)")
     p.add_argument("--fingerprint", default=None, help="override the content hash of the weights")
     p.add_argument("--results", required=True, help="results JSONL (appended to, never rewritten)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -71,10 +74,26 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def check_args(args) -> None:
+    """Every value checked before any loading (one line naming the flag and the fix)."""
+    check_limit(args.limit, "--limit")
+    if args.samples is not None:
+        check_samples(args.samples, "--samples")
+    if args.lam is not None:
+        check_lams([args.lam], "--lam", extrapolate=args.allow_extrapolation)
+    for flag in ("batch_size", "max_new_tokens", "threads"):
+        if getattr(args, flag) is not None:
+            check_count(getattr(args, flag), flag, f"--{flag.replace('_', '-')}")
+    check_device(args.device, "--device")
+    if args.data is not None and Path(args.data).is_file():
+        check_data_file(args.data, "--data")
+
+
 def run(args) -> int:
     if args.benchmark == "help":
         print("\n".join(list_benchmarks()))
         return 0
+    check_args(args)
     bench = get_benchmark(args.benchmark)
     model_dir = Path(args.model)
     if not model_dir.is_dir():
@@ -84,11 +103,15 @@ def run(args) -> int:
         raise ValueError(f"--judge-* flags score creative benchmarks; {bench.name} is graded by its own grader")
     rubric = rubric_from_args(args, args.data) if judge is not None else None
     problems = bench.load(args.data)
+    if not problems:
+        raise ValueError(f"benchmark {bench.name}: no problems loaded from {args.data or 'the hub'}; "
+                         "give a data file holding its problems (--data)")
     if args.limit is not None:
         problems = problems[: args.limit]
     params = SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
                             max_new_tokens=args.max_new_tokens, n=args.samples or bench.default_samples,
                             seed=args.sample_seed)
+    store = ResultsStore(args.results)  # a directory or an unreadable store is refused before loading
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.backend == "vllm":
@@ -100,7 +123,6 @@ def run(args) -> int:
     else:
         backend = TransformersBackend.from_pretrained(str(model_dir), device=args.device, dtype=args.dtype,
                                                       batch_size=args.batch_size)
-    store = ResultsStore(args.results)
     records = evaluate(
         backend, backend.tokenizer, bench, problems, params, store=store, model=args.label or model_dir.name,
         model_fingerprint=args.fingerprint or fingerprint_model(model_dir), pair=args.pair,

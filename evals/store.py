@@ -130,6 +130,14 @@ class ResultsStore:
                 raise ValueError(f"{self.path}: sample {rec.problem_id}#{rec.sample_index} is already stored")
         lines = [(rec.to_json() + "\n").encode("utf-8") for rec in records]  # to_json checks the schema
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._write(records, keys, lines)
+        except OSError as exc:  # a full disk or a read-only store: name the file (os.write does not)
+            if exc.errno is None or exc.filename is not None:
+                raise
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
+
+    def _write(self, records: list[SampleRecord], keys: list[tuple], lines: list[bytes]) -> None:
         with self._locked() as fd:
             self._refresh(fd)
             for rec, key, line in zip(records, keys, lines):

@@ -7,10 +7,14 @@ where the value came from (`where`: a file and key, or a CLI option) and the fix
     lams = check_lams(raw, "--lams")                               # finite, [0, 1], no repeats
     n = check_samples(raw, "--samples")                            # an int >= 1
     check_data_file(path, "--data")                                # exists, a file, not empty
+    n = check_count(raw, "batch_size", "configs/tiny.yaml: batch_size")  # an int >= 1
+    seed = check_seed(raw, "--seed")                               # an int
+    device = check_device(raw, "--device")                         # cpu, cuda, cuda:N or mps
 """
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -84,3 +88,26 @@ def check_data_file(path: str | Path, where: str) -> Path:
     if not head.strip():
         raise ValueError(f"{where}: {p} is empty; it must hold the benchmark's problems")
     return p
+
+
+def check_count(value, what: str, where: str) -> int:
+    """A count that must be at least one (batch size, token cap, threads): an int >= 1."""
+    n = _as_int(value, where, what)
+    if n < 1:
+        raise ValueError(f"{where}: {what} {n} must be >= 1")
+    return n
+
+
+def check_seed(value, where: str) -> int:
+    """A seed: any whole number (checked before any work, so a typo costs nothing)."""
+    return _as_int(value, where, "seed")
+
+
+_DEVICE = re.compile(r"(cpu|cuda|cuda:\d+|mps)")
+
+
+def check_device(value, where: str) -> str:
+    """A torch device this project runs on: cpu, cuda, cuda:N or mps."""
+    if not isinstance(value, str) or not _DEVICE.fullmatch(value.strip()):
+        raise ValueError(f"{where}: device {value!r} is not one of cpu, cuda, cuda:N, mps")
+    return value.strip()

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import textwrap
 from pathlib import Path
 
@@ -101,9 +102,15 @@ def _load_yaml(path: Path) -> dict:
 def _parse_lams(value) -> list[float]:
     items = value if isinstance(value, (list, tuple)) else str(value).split(",")
     try:
-        return [float(x) for x in items if str(x).strip() != ""]
+        lams = [float(x) for x in items if str(x).strip() != ""]
     except ValueError:
         raise ValueError(f"--lam {value!r}: expected a number or a comma list like 0.1,0.5,0.9") from None
+    if not lams or not all(math.isfinite(x) for x in lams):
+        raise ValueError(f"--lam {value!r}: expected finite numbers, e.g. 0.1,0.5,0.9")
+    repeated = sorted({x for x in lams if lams.count(x) > 1})
+    if repeated:
+        raise ValueError(f"--lam {value!r}: {', '.join(f'{x:g}' for x in repeated)} given twice; give each lam once")
+    return lams
 
 
 def resolve_args(args: argparse.Namespace) -> dict:
@@ -122,6 +129,9 @@ def resolve_args(args: argparse.Namespace) -> dict:
         key, sep, value = str(item).partition("=")
         if not sep:
             raise ValueError(f"--param {item!r}: expected K=V, e.g. --param p=0.2")
+        if key.strip() in params:
+            raise ValueError(f"--param {key.strip()} given twice ({key.strip()}={params[key.strip()]}, {item}); "
+                             "give each parameter once")
         params[key.strip()] = value
     merged["params"] = get_method(merged["method"]).validate_params(params)
     merged["lam"] = _parse_lams(merged["lam"])

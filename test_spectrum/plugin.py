@@ -57,10 +57,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--n-boot", type=int, default=1000, help="bootstrap resamples per verdict")
     g.addoption("--ignore-known-findings", action="store_true",
                 help="run the cases listed in test_spectrum/expected.py as ordinary tests (no xfail)")
+    g.addoption("--allow-skips", action="store_true",
+                help="pass a run whose explicit selection (--pair, --benchmarks, --data, ...) judged no "
+                     "claim because every case skipped (default: such a run fails; it tested nothing)")
+
+
+# Options that select what to judge: a run given one of them that judges nothing fails.
+SELECTION_OPTIONS = ("--pair", "--benchmarks", "--methods", "--lams", "--data", "--direct", "--think", "--base",
+                     "--results", "--judge-only")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Checks every claim-suite option before collection: a bad one is one usage-error line."""
+    selected: set[str] = set()
+    for pair_name in selected_pairs(config):
+        try:
+            get_preset(pair_name)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--pair: {exc}") from None
+        selected.update(sweep_config(config, pair_name).benchmarks)
+    for item in config.getoption("--data"):
+        bench = item.partition("=")[0]
+        if bench not in selected:
+            raise pytest.UsageError(f"--data {item!r}: {bench} is not among the selected benchmarks "
+                                    f"({', '.join(sorted(selected))}); add it to --benchmarks or drop --data")
     config.stash[_STATE] = SuiteState(config)
+
+
+def explicit_selection(config: pytest.Config) -> list[str]:
+    """The selection options given on the command line (not left at their defaults)."""
+    return [o for o in SELECTION_OPTIONS if config.getoption(o) not in (None, False, [])]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -86,15 +112,26 @@ def spectrum_suite(request: pytest.FixtureRequest):
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(_STATE, None)
-    if state is not None:
-        state.write_report()
+    if state is None:
+        return
+    state.write_report()
+    given = explicit_selection(session.config)
+    if state.cases_run and not state.verdicts_seen and given and not session.config.getoption("--allow-skips"):
+        reasons = "; ".join(sorted(state.skip_reasons))
+        state.notes.append(f"FAILED: the selection ({', '.join(given)}) judged no claim: all {state.cases_run} "
+                           f"claim cases skipped ({reasons}); fix the selection or pass --allow-skips")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     state = config.stash.get(_STATE, None)
-    if state is None or not state.verdicts_seen:
+    if state is None:
         return
     tr = terminalreporter
+    if not state.verdicts_seen:
+        for line in state.notes:
+            tr.write_line(line, red=line.startswith("FAILED"))
+        return
     tr.write_sep("=", "thinking-spectrum claim verdicts")
     tr.write_line(format_verdict_table(state.verdicts_seen))
     tr.write_line(multiplicity_note(state.verdicts_seen))

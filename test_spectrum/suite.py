@@ -35,10 +35,16 @@ class SuiteState:
         self._pairs: dict[str, _PairOutcome] = {}
         self.report_path: Path | None = None
         self.notes: list[str] = []
+        self.cases_run = 0  # claim cases that asked for a verdict (judged or skipped)
         self._meta: dict[str, dict] = {}  # pair -> its sweep settings and children's movement
 
     # -- what tests call -------------------------------------------------------------
+    @property
+    def skip_reasons(self) -> set[str]:
+        return {o.skip for o in self._pairs.values() if o.skip}
+
     def judge(self, case) -> Verdict:
+        self.cases_run += 1
         outcome = self._pairs.get(case.pair)
         if outcome is None:
             try:

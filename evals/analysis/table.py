@@ -89,6 +89,22 @@ def _parent_lam(r: SampleRecord) -> float:
     return lam
 
 
+# What makes two records of one (pair, method, lam, benchmark, problem, sample) different runs.
+_IDENTITY = ("model_fingerprint", "benchmark_version", "prompt_mode", "sampling", "seed",
+             "backend", "dtype", "tokenizer_hash", "prompt_hash", "problem_hash")
+
+
+def _models(a: SampleRecord, b: SampleRecord) -> str:
+    return f"model {a.model!r} both times" if a.model == b.model else f"models {a.model!r} and {b.model!r}"
+
+
+def _differences(a: SampleRecord, b: SampleRecord) -> str:
+    """'benchmark_version (1 vs 2)': the identity fields that differ, with both values."""
+    diff = [f"{f} ({getattr(a, f, None)!r} vs {getattr(b, f, None)!r})" for f in _IDENTITY
+            if getattr(a, f, None) != getattr(b, f, None)]
+    return ", ".join(diff) or "their identity"
+
+
 def curves_from_records(records: Iterable[SampleRecord]) -> list[Curve]:
     """One Curve per (pair, benchmark, method); see the module docstring for parents."""
     cells: dict[tuple, dict[tuple, SampleRecord]] = defaultdict(dict)
@@ -106,8 +122,8 @@ def curves_from_records(records: Iterable[SampleRecord]) -> list[Curve]:
         if old is not None and old.key() != r.key():
             raise ValueError(f"two different evaluations of {r.pair}/{r.method}@{lam:g}/"
                              f"{r.benchmark} problem {r.problem_id} sample {r.sample_index} "
-                             f"(models {old.model!r} and {r.model!r}); analyse one sampling "
-                             "configuration per results store")
+                             f"({_models(old, r)}) differ in {_differences(old, r)}; "
+                             "keep one evaluation per sample in a results store")
         cell[sample] = r  # a rerun of the same key replaces the earlier line
     points = []
     for (pair, method, lam, bench), cell in cells.items():

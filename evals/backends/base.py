@@ -7,6 +7,7 @@ their text, generated token ids and finish reason. Token cost is always counted 
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Mapping, Protocol, Sequence, runtime_checkable
 
@@ -26,6 +27,12 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        for name in ("temperature", "top_p", "top_k", "max_new_tokens", "n", "seed"):
+            value = getattr(self, name)
+            whole = name not in ("temperature", "top_p")
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral if whole else numbers.Real):
+                raise ValueError(f"sampling {name} must be {'a whole number' if whole else 'a number'}, "
+                                 f"got {value!r}")
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:

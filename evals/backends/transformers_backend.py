@@ -55,6 +55,22 @@ def filter_logits(logits: torch.Tensor, params: SamplingParams) -> torch.Tensor:
     return logits
 
 
+# Any one of these makes a folder's tokenizer loadable (fast, slow sentencepiece, BPE vocab).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
+def load_tokenizer(path: str):
+    """AutoTokenizer of a checkpoint folder or hub id; a folder without tokenizer files is
+    refused by name (transformers would otherwise load some default and fail later as 'no
+    chat template')."""
+    from transformers import AutoTokenizer
+
+    if Path(path).is_dir() and not any((Path(path) / f).is_file() for f in TOKENIZER_FILES):
+        raise ValueError(f"{path}: no tokenizer ({', '.join(TOKENIZER_FILES)} all missing); copy the "
+                         "tokenizer files of the parent in (spectrum merge copies them from --copy-from)")
+    return AutoTokenizer.from_pretrained(path)
+
+
 def cache_keyword(model) -> str:
     """The forward() keyword for the KV cache: `cache` on transformers 5.x (5.24 deprecates
     `past_key_values`, removed in 5.40), `past_key_values` on 4.x."""
@@ -84,13 +100,13 @@ class TransformersBackend:
     @classmethod
     def from_pretrained(cls, path: str, device: str = "cpu", dtype: str | torch.dtype | None = None,
                         *, batch_size: int = 8) -> "TransformersBackend":
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
         if isinstance(dtype, str) and dtype != "auto":
             dtype = getattr(torch, dtype)
         if Path(path).is_dir():
             open_checkpoint(path)  # refuses pickle-only checkpoints, as merge and sweep do
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        tokenizer = load_tokenizer(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32, use_safetensors=True)
         return cls(model, tokenizer, batch_size=batch_size, device=device)
 

@@ -15,12 +15,21 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from evals.method_labels import parse_method_label
+from merging.registry import list_methods
+
 
 @dataclass(frozen=True)
 class Target:
     pair: str
     method: str | None
     lam: float | None
+
+    def __post_init__(self) -> None:
+        # a registered method's label goes through the registry (unknown or repeated parameters
+        # refused); an outside label naming no registered method is kept as written
+        if self.method is not None and self.method.split("(", 1)[0].strip() in list_methods():
+            parse_method_label(self.method)
 
 
 def _lam(raw: str | None, where: str) -> float | None:

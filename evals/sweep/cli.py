@@ -41,9 +41,14 @@ from evals.sweep.plan import load_problems
 from evals.sweep.ray_driver import run_ray_sweep
 from evals.sweep.sequential import run_sequential
 from evals.sweep.weights import pair_movement
+from evals.validation import check_device, check_limit
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.limit is not None:
+        check_limit(args.limit, "--limit")
+    if args.device is not None:
+        check_device(args.device, "--device")
     cfg = SweepConfig.from_yaml(args.config)
     overrides = {k: v for k, v in (("results", args.results), ("limit", args.limit), ("device", args.device))
                  if v is not None}

@@ -8,7 +8,7 @@ The first layer of `evals.sweep`: presets (`evals.sweep.presets`) <- config <- p
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -17,6 +17,7 @@ from evals.method_labels import parse_method_label
 from evals.sweep.adaptive_settings import AdaptiveSettings, SequentialSettings
 from evals.sweep.config_schema import check_config
 from evals.sweep.presets import STUDY, PairSpec, defaults_preset, get_preset, presets
+from evals.validation import check_count, check_device, check_lams, check_limit, check_samples, check_seed
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,18 @@ class SweepConfig:
     def __post_init__(self) -> None:
         if not self.pairs or not self.methods or not self.lams or not self.benchmarks:
             raise ValueError("a sweep needs at least one pair, method, lam and benchmark")
-        for lam in self.lams:
-            if not 0.0 <= lam <= 1.0:
-                raise ValueError(f"lam {lam} outside [0, 1]; the suite sweeps interpolations only")
+        # every value is checked here, before any work (a bad seed must not fail after 480 records)
+        object.__setattr__(self, "lams", check_lams(self.lams, "lams"))
+        object.__setattr__(self, "limit", check_limit(self.limit, "limit"))
+        object.__setattr__(self, "batch_size", check_count(self.batch_size, "batch_size", "batch_size"))
+        object.__setattr__(self, "seed", check_seed(self.seed, "seed"))
+        object.__setattr__(self, "device", check_device(self.device, "device"))
+        if self.threads is not None:
+            check_count(self.threads, "threads", "threads")
+        if not isinstance(self.samples, Mapping) or not isinstance(self.data, Mapping):
+            raise ValueError("samples and data are mappings of benchmark name to a value")
+        for bench, n in self.samples.items():
+            check_samples(n, f"samples: {bench}")
         if self.backend not in ("transformers", "vllm"):
             raise ValueError(f"backend must be 'transformers' or 'vllm', got {self.backend!r}")
         for label in self.methods:
@@ -85,7 +95,11 @@ class SweepConfig:
             raise ValueError(f"{path}: cannot read sweep config ({exc})") from None
         if not isinstance(raw, dict):
             raise ValueError(f"{path}: a sweep config is a mapping of keys to values")
-        return cls.from_mapping(raw, where=str(path))
+        try:
+            return cls.from_mapping(raw, where=str(path))
+        except (ValueError, TypeError) as exc:  # a value checked deeper down: name the file once
+            msg = " ".join(str(exc).split())
+            raise ValueError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
 
     @classmethod
     def from_mapping(cls, raw: Mapping, where: str = "sweep config") -> "SweepConfig":
@@ -105,15 +119,20 @@ class SweepConfig:
             base = replace(base, results=f"results/{'+'.join(p.name for p in pairs)}.jsonl")
         sampling = base.sampling
         if "sampling" in raw:
-            sampling = replace(sampling, **{k: (tuple(v) if k == "stop" else v)
-                                            for k, v in dict(raw.pop("sampling")).items()})
+            given = raw.pop("sampling")
+            known = [f.name for f in fields(SamplingParams)]
+            if not isinstance(given, Mapping) or set(given) - set(known):
+                raise ValueError(f"{where}: sampling: unknown key(s) "
+                                 f"{sorted(set(given) - set(known)) if isinstance(given, Mapping) else given!r}; "
+                                 f"allowed: {known}")
+            sampling = replace(sampling, **{k: (tuple(v) if k == "stop" else v) for k, v in given.items()})
         if raw.get("lams") == "adaptive":
             raw["adaptive"] = AdaptiveSettings.from_mapping(raw.get("adaptive"), where)
             raw["lams"] = raw["adaptive"].grid()
         elif "adaptive" in raw:
             raise ValueError(f"{where}: an adaptive: section needs lams: adaptive")
         elif "lams" in raw:
-            raw["lams"] = tuple(float(x) for x in _as_list(raw["lams"]))
+            raw["lams"] = check_lams(_as_list(raw["lams"]), f"{where}: lams")
         if "sequential" in raw:
             raw["sequential"] = SequentialSettings.from_mapping(raw["sequential"], where)
             if sampling.temperature <= 0:
@@ -136,4 +155,6 @@ class SweepConfig:
 
 
 def _as_list(v) -> list:
-    return [s.strip() for s in v.split(",")] if isinstance(v, str) else list(v)
+    if isinstance(v, str):
+        return [s.strip() for s in v.split(",")]
+    return list(v) if isinstance(v, (list, tuple)) else [v]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from evals.backends.transformers_backend import TransformersBackend
+from evals.backends.transformers_backend import TransformersBackend, load_tokenizer
 from evals.backends.vllm_inplace import load_vllm_pair
 from evals.sweep.live import LoadedPair
 from evals.sweep.presets import PairSpec
@@ -30,7 +30,7 @@ def load_pair(pair: PairSpec, *, device: str = "cpu", dtype: str | None = None, 
     tokenizers -> (longest prompt tokens, max_new_tokens), the default max_model_len."""
     dirs = pair_dirs(pair, need_base)
     torch_dtype = getattr(torch, dtype) if dtype else None
-    tokenizers = {role: AutoTokenizer.from_pretrained(str(dirs[role])) for role in ("direct", "think")}
+    tokenizers = {role: load_tokenizer(str(dirs[role])) for role in ("direct", "think")}
     fingerprints = pair_fingerprints(pair, need_base)
     if backend == "vllm":
         return load_vllm_pair(pair, dirs, dtype=dtype, batch_size=batch_size, fingerprints=fingerprints,
