@@ -32,6 +32,12 @@ _BOOL = ("truncated", "malformed")
 _DICT = ("sampling", "meta")
 
 
+# fields added after stores existed: a line without them reads with the default (an old
+# record, whose identity fields are None, is then never reused: see evals.identity)
+OPTIONAL_FIELDS = frozenset({"meta", "split_known", "backend", "dtype", "tokenizer_hash", "prompt_hash",
+                             "problem_hash"})
+
+
 def check_record(rec: "SampleRecord") -> None:
     """Raise RecordError naming the first field whose type or range is wrong."""
     def bad(name: str, want: str):
@@ -129,7 +135,7 @@ class SampleRecord:
         if not isinstance(d, dict):
             raise RecordError(f"expected a JSON object, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
-        missing = sorted(f.name for f in fields(cls) if f.name not in d and f.name != "meta")
+        missing = sorted(f.name for f in fields(cls) if f.name not in d and f.name not in OPTIONAL_FIELDS)
         if missing:
             raise RecordError(f"missing field(s) {', '.join(map(repr, missing))}")
         return cls(**{k: v for k, v in d.items() if k in known})
