@@ -14,7 +14,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from evals.analysis.points import Point
 from evals.benchmarks.registry import get_benchmark
-from evals.pairs import tiny_dir
+from evals.sweep.presets import tiny_dir
 from evals.probe import (Cost, ParentOutcomes, ProbeResult, continuation_logprobs, encode_prompts,
                          predict_transition, predicted_points, run_probe)
 from evals.probe_cli import grid
