@@ -110,6 +110,7 @@ def run_sequential(config: SweepConfig, *, run_fn: Callable[..., list[SampleReco
         by_point[_point(r)].append(r)
     count = {p: full for p in by_point}
     parents = [r for p, rs in by_point.items() if p[0] is None for r in rs]
+    _file(config.results, [r for rs in by_point.values() for r in restamp(rs, k0)])  # not generated twice
     for r in run_fn(at(k0), progress=progress):
         if _point(r) not in count:
             by_point[_point(r)].append(r)

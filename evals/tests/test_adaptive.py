@@ -123,7 +123,7 @@ def test_driver_runs_rounds_of_ordinary_sweeps_until_nothing_is_proposed():
 
 # -- sequential sampling ---------------------------------------------------------------------
 
-def sampled_run(acc_at, tokens_at, calls):
+def sampled_run(acc_at, tokens_at, calls, generated):
     """A fake sweep at temperature > 0: sample i of problem q is correct iff a fixed uniform
     draw u(q, i) < acc(lam); stored records are reused like the real store's keys."""
     import numpy as np
@@ -131,8 +131,11 @@ def sampled_run(acc_at, tokens_at, calls):
     u = np.random.default_rng(7).random((40, 16))
 
     def run_fn(cfg, progress=False):
+        from evals.store import ResultsStore
+
         n = cfg.params_for("synthetic").n
         calls.append((cfg.methods, cfg.lams, n))
+        stored = ResultsStore(cfg.results).keys()
         out = []
         for method, lam in [(None, 0.0), (None, 1.0)] + [(cfg.methods[0], x) for x in cfg.lams]:
             for q in range(40):
@@ -140,6 +143,7 @@ def sampled_run(acc_at, tokens_at, calls):
                     r = make_record(f"q{q:02d}", i, correct=bool(u[q, i] < acc_at(lam)), tokens=tokens_at(lam),
                                     lam=lam, fingerprint=f"{method}@{lam}")
                     out.append(replace(r, method=method, benchmark="synthetic", sampling={"n": n, "seed": 0}))
+        generated.extend(r for r in out if r.key() not in stored)
         return out
     return run_fn
 
@@ -151,11 +155,12 @@ def test_sequential_grows_only_points_whose_verdicts_can_change(tmp_path):
     from evals.sweep.sequential import restamp, run_sequential
 
     acc = {0.0: 0.3, 0.1: 0.3, 0.25: 0.3, 0.5: 0.3, 0.55: 0.38, 0.75: 0.8, 1.0: 0.8}
-    calls = []
+    calls, generated = [], []
     cfg = SweepConfig.from_mapping({"pair": "tiny", "methods": ["linear"], "lams": [0.1, 0.25, 0.5, 0.55, 0.75],
                                     "sampling": {"temperature": 0.6, "n": 8}, "sequential": {"first": 2},
                                     "results": str(tmp_path / "r.jsonl")})
-    records, rounds = run_sequential(cfg, run_fn=sampled_run(acc.get, lambda lam: 4 if lam < 0.6 else 25, calls))
+    records, rounds = run_sequential(cfg, run_fn=sampled_run(acc.get, lambda lam: 4 if lam < 0.6 else 25, calls,
+                                                                   generated))
     final = rounds[-1].counts
     assert final[(None, 0.0)] == final[(None, 1.0)] == 8 and not rounds[-1].grown
     # .25: no step to either neighbour (identical samples), as costly as direct, clearly less
@@ -164,8 +169,11 @@ def test_sequential_grows_only_points_whose_verdicts_can_change(tmp_path):
     # .5 -> .55 is an 8-pt step: whether it exceeds 10 pts is open at 2 samples -> both grown
     assert final[("linear", 0.55)] > 2 and final[("linear", 0.5)] > 2
     assert sum(1 for r in records if r.method == "linear" and r.lam == 0.25) == 40 * 2
-    # parents were generated once at 8; later calls found them re-filed, not generated
+    # parents were generated once at 8; later calls found them re-filed, not generated, and a
+    # grown point generated only its new sample indices
     assert calls[0] == (("linear",), (0.1,), 8) and calls[1][2] == 2
+    assert sum(1 for r in generated if r.method is None) == 2 * 40 * 8
+    assert not any(r.sample_index < 2 and r.sampling["n"] > 2 for r in generated if r.method and r.lam != 0.1)
     first = [r for r in records if r.lam == 0.55 and r.sample_index < 2]
     assert {r.sampling["n"] for r in first} == {final[("linear", 0.55)]}
     assert [r.sampling["n"] for r in restamp(first, 16)] == [16] * len(first)
