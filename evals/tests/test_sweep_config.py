@@ -35,6 +35,13 @@ def test_shipped_configs(path, defaults, threads, results):
     assert (cfg.device == "cpu") == (defaults == "tiny")
 
 
+def test_a_single_own_pair_under_pair():
+    cfg = SweepConfig.from_mapping({"pair": OWN})
+    assert cfg.defaults == STUDY and cfg.results == "results/mine.jsonl"
+    with pytest.raises(ValueError, match=r"unknown key pair\.thnik; known keys of pair: base, direct"):
+        SweepConfig.from_mapping({"pair": {**OWN, "thnik": "/t"}})
+
+
 def test_a_named_preset_gives_its_defaults_to_an_own_pair():
     cfg = SweepConfig.from_mapping({"pairs": [OWN], "preset": "tiny"})
     assert cfg.defaults == "tiny" and cfg.benchmarks == ("synthetic",) and cfg.sampling.max_new_tokens == 48
