@@ -68,6 +68,7 @@ def test_pair_preset_name_keeps_its_preset():
     ({"pairs": [{"name": "x", "direct": "/d"}]}, "pairs[0] lacks think"),
     ({"pairs": [OWN], "devcie": "cpu"}, "unknown key devcie; known keys: backend, batch_size"),
     ({"pairs": [OWN], "preset": "qwen3"}, "preset 'qwen3' unknown; choose study"),
+    ({"methods": ["linear"]}, "no pair; give pair: NAME (a preset: tiny, overthink"),
 ])
 def test_typos_and_wrong_types_are_one_line(raw, message):
     with pytest.raises(ValueError) as err:
