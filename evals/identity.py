@@ -19,9 +19,14 @@ import json
 import weakref
 from dataclasses import dataclass
 
-from evals.benchmarks.base import Problem
+from evals.benchmarks.base import Benchmark, Problem
+from evals.prompting import render_prompt
 
 _TOKENIZER_HASHES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# (tokenizer hash, benchmark, prompt mode, problem) -> rendered-prompt hash: a sweep asks for the
+# same problem's key once per point, and rendering a chat template costs ~0.4 ms
+_PROMPT_HASHES: dict = {}
+_PROMPT_CACHE_MAX = 1 << 18
 
 
 def short_hash(*parts) -> str:
@@ -86,6 +91,22 @@ class SampleSetup:
     @classmethod
     def of(cls, tokenizer, *, backend: str | None, dtype: str | None) -> "SampleSetup":
         return cls(backend, dtype, tokenizer_hash(tokenizer))
+
+    def rendered_fields(self, tokenizer, benchmark: Benchmark, problem: Problem, prompt_mode: str) -> dict:
+        """`fields` of `problem` rendered by `tokenizer` (this setup's), rendering each problem once."""
+        key = (self.tokenizer_hash, benchmark, prompt_mode, problem)
+        try:
+            digest = _PROMPT_HASHES.get(key)
+        except TypeError:  # an unhashable benchmark or problem field: render every time
+            key, digest = None, None
+        if digest is None:
+            digest = short_hash(render_prompt(tokenizer, problem, benchmark, prompt_mode))
+            if key is not None:
+                if len(_PROMPT_HASHES) >= _PROMPT_CACHE_MAX:
+                    _PROMPT_HASHES.clear()
+                _PROMPT_HASHES[key] = digest
+        return dict(backend=self.backend, dtype=self.dtype, tokenizer_hash=self.tokenizer_hash,
+                    prompt_hash=digest, problem_hash=problem_hash(problem))
 
     def fields(self, problem: Problem, prompt: str) -> dict:
         """The SampleRecord identity fields of one problem rendered as `prompt`."""

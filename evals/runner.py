@@ -128,9 +128,8 @@ def sample_key(benchmark: Benchmark, params: SamplingParams, *, model_fingerprin
     def key(problem: Problem, i: int) -> tuple:
         base = per_problem.get(problem.id)
         if base is None:
-            prompt = render_prompt(tokenizer, problem, benchmark, prompt_mode)
-            base = per_problem[problem.id] = replace(skeleton, problem_id=problem.id,
-                                                     **setup.fields(problem, prompt))
+            base = per_problem[problem.id] = replace(
+                skeleton, problem_id=problem.id, **setup.rendered_fields(tokenizer, benchmark, problem, prompt_mode))
         return replace(base, sample_index=i).key()
 
     return key

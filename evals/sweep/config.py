@@ -105,7 +105,10 @@ class SweepConfig:
     def from_mapping(cls, raw: Mapping, where: str = "sweep config") -> "SweepConfig":
         check_config(raw, where)
         raw = dict(raw)
-        entries = raw.pop("pairs", None) or [raw.pop("pair", "tiny")]
+        if not raw.get("pairs") and not raw.get("pair"):  # never the tiny preset by accident
+            raise ValueError(f"{where}: no pair; give pair: NAME (a preset: {', '.join(presets())}) or "
+                             "pairs: [{name, direct, think, base}]")
+        entries = raw.pop("pairs", None) or [raw.pop("pair")]
         raw.pop("pair", None)
         entries = entries if isinstance(entries, list) else [entries]
         pairs = tuple(get_preset(e).pair if isinstance(e, str) else PairSpec(**e) for e in entries)

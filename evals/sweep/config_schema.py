@@ -13,7 +13,7 @@ from evals.backends.vllm_settings import KEYS as ENGINE_KEYS
 
 # expected kinds: "int", "number", "str", "bool", "list", "mapping", "null" (None allowed)
 _TOP: dict[str, tuple[str, ...]] = {
-    "pair": ("str",), "pairs": ("list", "str", "mapping"), "preset": ("str",),
+    "pair": ("str", "mapping"), "pairs": ("list", "str", "mapping"), "preset": ("str",),
     "methods": ("list", "str"), "lams": ("list", "str", "number"), "benchmarks": ("list", "str"),
     "sampling": ("mapping",), "samples": ("mapping",), "data": ("mapping",), "limit": ("int", "null"),
     "prompt_mode": ("str",), "backend": ("str",), "device": ("str",), "dtype": ("str", "null"),
@@ -88,13 +88,15 @@ def check_config(raw: Mapping, where: str = "sweep config") -> None:
     for k, v in dict(raw.get("engine") or {}).items():
         if k in ENGINE_KEYS:
             check_value(where, f"engine.{k}", v, _ENGINE_KINDS[ENGINE_KEYS[k]])
-    entries = raw.get("pairs")
-    for i, e in enumerate(entries if isinstance(entries, (list, tuple)) else [entries] if entries else []):
+    entries, label = (raw.get("pairs"), "pairs") if raw.get("pairs") else (raw.get("pair"), "pair")
+    many = isinstance(entries, (list, tuple))
+    for i, e in enumerate(entries if many else [entries] if entries else []):
+        where_e = f"{label}[{i}]" if many else label
         if isinstance(e, Mapping):
-            check_keys(where, f"pairs[{i}]", e, PAIR)
+            check_keys(where, where_e, e, PAIR)
             missing = [k for k in ("name", "direct", "think") if k not in e]
             if missing:
-                raise ValueError(f"{where}: pairs[{i}] lacks {', '.join(missing)}; a pair is a preset name or "
+                raise ValueError(f"{where}: {where_e} lacks {', '.join(missing)}; a pair is a preset name or "
                                  "a mapping with name, direct, think (and base)")
         else:
-            check_value(where, f"pairs[{i}]", e, ("str", "mapping"))
+            check_value(where, where_e, e, ("str", "mapping"))

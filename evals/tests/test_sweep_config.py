@@ -35,6 +35,13 @@ def test_shipped_configs(path, defaults, threads, results):
     assert (cfg.device == "cpu") == (defaults == "tiny")
 
 
+def test_a_single_own_pair_under_pair():
+    cfg = SweepConfig.from_mapping({"pair": OWN})
+    assert cfg.defaults == STUDY and cfg.results == "results/mine.jsonl"
+    with pytest.raises(ValueError, match=r"unknown key pair\.thnik; known keys of pair: base, direct"):
+        SweepConfig.from_mapping({"pair": {**OWN, "thnik": "/t"}})
+
+
 def test_a_named_preset_gives_its_defaults_to_an_own_pair():
     cfg = SweepConfig.from_mapping({"pairs": [OWN], "preset": "tiny"})
     assert cfg.defaults == "tiny" and cfg.benchmarks == ("synthetic",) and cfg.sampling.max_new_tokens == 48
@@ -61,6 +68,7 @@ def test_pair_preset_name_keeps_its_preset():
     ({"pairs": [{"name": "x", "direct": "/d"}]}, "pairs[0] lacks think"),
     ({"pairs": [OWN], "devcie": "cpu"}, "unknown key devcie; known keys: adaptive, backend, batch_size"),
     ({"pairs": [OWN], "preset": "qwen3"}, "preset 'qwen3' unknown; choose study"),
+    ({"methods": ["linear"]}, "no pair; give pair: NAME (a preset: tiny, overthink"),
 ])
 def test_typos_and_wrong_types_are_one_line(raw, message):
     with pytest.raises(ValueError) as err:
