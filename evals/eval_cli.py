@@ -13,13 +13,16 @@ import argparse
 from pathlib import Path
 
 import torch
+from transformers import AutoTokenizer
 
 from evals.backends.base import SamplingParams
 from evals.backends.transformers_backend import TransformersBackend
-from evals.backends.vllm_backend import VLLMBackend
+from evals.backends.vllm_backend import VLLMBackend, prepare_engine
+from evals.backends.vllm_settings import longest_prompt_tokens
 from evals.benchmarks.registry import get_benchmark, list_benchmarks
 from evals.grading.judging import add_judge_options, format_scores, judge_from_args, rubric_from_args, rubric_scores
 from evals.metrics import summary_table
+from evals.prompting import render_prompt
 from evals.runner import evaluate, fingerprint_model
 from evals.store import ResultsStore
 from evals.sweep.presets import get_preset
@@ -49,6 +52,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--backend", choices=("transformers", "vllm"), default="transformers",
                    help="generation backend (default transformers)")
     p.add_argument("--device", default="cpu", help="transformers device, e.g. cpu or cuda")
+    p.add_argument("--engine", action="append", default=[], metavar="KEY=VALUE",
+                   help="vLLM engine setting, repeatable (max_model_len defaults to the longest prompt plus "
+                        "--max-new-tokens; gpu_memory_utilization, tensor_parallel_size, enforce_eager, ...)")
     p.add_argument("--dtype", default=None, help="weights dtype, e.g. bfloat16 (default float32 on transformers)")
     p.add_argument("--batch-size", type=int, default=8, help="samples decoded together (transformers)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 is fastest on a busy machine)")
@@ -109,7 +115,11 @@ def run(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.backend == "vllm":
-        backend = VLLMBackend(str(model_dir), dtype=args.dtype or "auto", seed=args.sample_seed)
+        tok = AutoTokenizer.from_pretrained(str(model_dir))
+        longest = longest_prompt_tokens(tok, [render_prompt(tok, p, bench, args.prompt_mode) for p in problems])
+        settings = prepare_engine(model_dir, {}, args.engine, longest_prompt=longest,
+                                  max_new_tokens=params.max_new_tokens, dtype=args.dtype)
+        backend = VLLMBackend(str(model_dir), dtype=args.dtype or "auto", seed=args.sample_seed, **settings)
     else:
         backend = TransformersBackend.from_pretrained(str(model_dir), device=args.device, dtype=args.dtype,
                                                       batch_size=args.batch_size)

@@ -91,6 +91,13 @@ class SampleRecord:
     # False when the reasoning/answer split cannot be told (no </think> and no opened think
     # block, as in the paper's raw ChatML prompt): reasoning/answer_tokens are then 0 and unknown
     split_known: bool = True
+    # identity beyond the model and sampling (evals.identity); None in records written before
+    # they existed, which are therefore never reused
+    backend: str | None = None  # "transformers" | "vllm" | ...
+    dtype: str | None = None  # eval dtype, e.g. "bfloat16"
+    tokenizer_hash: str | None = None  # vocabulary, special tokens and chat template
+    prompt_hash: str | None = None  # the rendered prompt
+    problem_hash: str | None = None  # the problem's text and gold answer
 
     def __post_init__(self) -> None:
         check_record(self)
@@ -106,6 +113,11 @@ class SampleRecord:
             self.seed,
             self.problem_id,
             self.sample_index,
+            self.backend,
+            self.dtype,
+            self.tokenizer_hash,
+            self.prompt_hash,
+            self.problem_hash,
         )
 
     def to_json(self) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from evals.backends.expert_layout import LiveTensors
+from merging.expert_layout import LiveTensors
 from merging.apply import MethodRun, Strength, TensorStates
 from merging.parents import ParentTensors
 from merging.validate import check_lams

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from evals.backends.vllm_settings import parse_engine_options
 from evals.benchmarks.registry import get_benchmark
 from evals.sweep.config import SweepConfig
 from evals.sweep.presets import get_preset
@@ -66,8 +67,12 @@ def _sweep_config(config: pytest.Config, pair_name: str):
         samples = {b: n for b in benchmarks}
         sampling = replace(sampling, n=n)
     lams = _csv(opt("--lams"))
-    return SweepConfig.from_preset(
-        pair_name, pairs=(pair,), methods=_csv(opt("--methods")),
-        lams=check_lams(lams, "--lams") if lams else None, benchmarks=benchmarks,
-        sampling=sampling, samples=samples, data=data, limit=check_limit(opt("--limit"), "--limit"),
-        backend=opt("--backend"), device=opt("--device"), results=opt("--results"))
+    try:
+        engine = parse_engine_options(opt("--engine"))
+        return SweepConfig.from_preset(
+            pair_name, pairs=(pair,), methods=_csv(opt("--methods")),
+            lams=check_lams(lams, "--lams") if lams else None, benchmarks=benchmarks,
+            sampling=sampling, samples=samples, data=data, limit=check_limit(opt("--limit"), "--limit"),
+            backend=opt("--backend"), device=opt("--device"), results=opt("--results"), engine=engine or None)
+    except ValueError as exc:
+        raise pytest.UsageError(f"claim suite options for pair {pair_name!r}: {exc}") from None

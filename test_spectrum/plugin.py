@@ -47,6 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--limit", type=int, help="first N problems of each benchmark (smoke runs)")
     g.addoption("--backend", choices=("transformers", "vllm"), help="generation backend")
     g.addoption("--device", help="cpu or cuda (default: the pair preset's)")
+    g.addoption("--engine", action="append", default=[], metavar="KEY=VALUE",
+                help="vLLM engine setting (repeatable): max_model_len, gpu_memory_utilization, "
+                     "tensor_parallel_size, enforce_eager, parents=device|host|auto")
     g.addoption("--report-dir", default="reports", help="where reports/<run-id>/ is written")
     g.addoption("--results", help="results store (JSONL) to resume from; default results/<pair>.jsonl")
     g.addoption("--judge-only", action="store_true",

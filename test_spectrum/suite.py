@@ -13,7 +13,7 @@ import torch
 
 from evals.claims.catalog import judge_case, plan_claims
 from evals.claims.verify import judge_and_report, judged_curves
-from evals.claims.verdicts import Verdict
+from evals.claims.verdicts import Thresholds, Verdict, smoke_run_line
 from evals.benchmarks.registry import get_benchmark
 from evals.store import ResultsStore
 from evals.method_labels import parse_method_label
@@ -131,6 +131,9 @@ class SuiteState:
                                                   verdicts=self.verdicts_seen,
                                                   known=None if self.config.getoption("--ignore-known-findings")
                                                   else EXPECTED_FAILURES)
+        smoke = smoke_run_line(curves, Thresholds())
+        if smoke is not None:
+            self.notes.append(smoke)
 
 
 def _describe(cfg) -> dict:

@@ -18,8 +18,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import json
+from pathlib import Path
+
 from evals.backends.base import Completion, SamplingParams
 from evals.backends.seeding import resolve_indices, sample_seed
+from evals.backends.vllm_settings import check_kv_fits, engine_kwargs, engine_settings, kv_dtype_bytes
+from merging.checkpoint import open_checkpoint
 
 WORKER_EXTENSION = "evals.backends.vllm_worker.SpectrumWorkerExtension"
 
@@ -44,19 +49,50 @@ def vllm_sampling_kwargs(params: SamplingParams, seed: int) -> dict:
     )
 
 
+def total_gpu_bytes() -> int:
+    """Memory of GPU 0: vLLM's own query, or torch's on older vLLM."""
+    try:  # (if it initialises CUDA here, vLLM starts its workers with spawn)
+        from vllm.platforms import current_platform
+
+        return int(current_platform.get_device_total_memory(0))
+    except Exception:  # noqa: BLE001 - older vLLM: fall back to torch
+        import torch
+
+        return int(torch.cuda.get_device_properties(0).total_memory)
+
+
+def prepare_engine(model_dir: str | Path, engine: dict | None, options=(), *, longest_prompt: int,
+                   max_new_tokens: int, dtype: str | None, gpu_bytes: int | None = None,
+                   extra_bytes: float = 0.0) -> dict:
+    """The engine settings for `model_dir` (config `engine:` overridden by `--engine` options;
+    max_model_len defaults to longest_prompt + max_new_tokens), after checking that the KV cache
+    of one full-length sequence fits (ValueError naming the setting to change)."""
+    settings = engine_settings(engine, options, longest_prompt=longest_prompt, max_new_tokens=max_new_tokens)
+    cfg_path = Path(model_dir) / "config.json"
+    model_config = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+    model_config = model_config.get("text_config", model_config)
+    if {"num_hidden_layers", "num_key_value_heads"} <= set(model_config):
+        weights = sum(i.nbytes for i in open_checkpoint(model_dir).tensors.values())
+        check_kv_fits(model_config, settings, gpu_bytes=gpu_bytes if gpu_bytes is not None else total_gpu_bytes(),
+                      weight_bytes=weights, extra_bytes=extra_bytes,
+                      dtype_bytes=kv_dtype_bytes(dtype, model_config))
+    return settings
+
+
 class VLLMBackend:
     name = "vllm"
     supports_sample_indices = True
     worker_extension = WORKER_EXTENSION  # qualified name of the class the workers mix in
 
     def __init__(self, model: str, *, dtype: str = "auto", seed: int = 0, batch_size: int = 512,
-                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None, **engine_kwargs):
+                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None, **extra):
         vllm = import_vllm()
         self._vllm = vllm
         self.batch_size = batch_size  # samples per generate() call from the runner
+        self.dtype = dtype
         self.llm = vllm.LLM(model=model, dtype=dtype, seed=seed, worker_extension_cls=self.worker_extension,
                             enable_prefix_caching=True, gpu_memory_utilization=gpu_memory_utilization,
-                            max_model_len=max_model_len, **engine_kwargs)
+                            max_model_len=max_model_len, **engine_kwargs(extra))
         self.tokenizer = self.llm.get_tokenizer()
 
     def generate(self, prompts: Sequence[str], params: SamplingParams, *, sample_indices=None) -> list[list[Completion]]:
@@ -72,10 +108,17 @@ class VLLMBackend:
         result: list[list[Completion]] = [[] for _ in prompts]
         for (pi, seed), out in zip(slots, outs):
             o = out.outputs[0]
+            # vLLM's reason as it is ("stop", "length", "abort", ...): an aborted request is not a stop
             result[pi].append(Completion(text=o.text, token_ids=tuple(o.token_ids),
-                                         finish_reason="length" if o.finish_reason == "length" else "stop",
-                                         meta={"sample_seed": seed}))
+                                         finish_reason=str(o.finish_reason), meta={"sample_seed": seed}))
         return result
+
+    def reset_prefix_cache(self) -> None:
+        """Drop every cached KV block (they hold the old weights' keys and values). vLLM returns
+        False when it refuses (blocks still in use); None on versions that return nothing."""
+        if self.llm.reset_prefix_cache() is False:
+            raise RuntimeError("vLLM refused to reset its prefix cache (requests still hold KV blocks); "
+                               "cached prompts would reuse the previous weights' KV, so the sweep stops")
 
     def _rpc(self, method: str, *args):
         return self.llm.collective_rpc(method, args=args)

@@ -101,3 +101,22 @@ def check_kv_fits(model_config: Mapping[str, Any], settings: Mapping[str, Any], 
         f"{weight_bytes / tp / gb:.1f} GB weights, {extra_bytes / gb:.1f} GB parents, "
         f"{ACTIVATION_RESERVE / gb:.1f} GB activations); lower max_model_len to at most {fits}, raise "
         f"gpu_memory_utilization, put the parents on the host (parents=host) or raise tensor_parallel_size")
+
+
+DTYPE_BYTES = {"float32": 4, "float": 4, "float16": 2, "half": 2, "bfloat16": 2}
+
+
+def kv_dtype_bytes(dtype: str | None, model_config: Mapping[str, Any]) -> int:
+    """Bytes per KV element: the engine's dtype, or for "auto" the checkpoint's own (2 if unsaid)."""
+    name = dtype if dtype and dtype != "auto" else (model_config.get("torch_dtype") or model_config.get("dtype"))
+    return DTYPE_BYTES.get(str(name).removeprefix("torch."), 2)
+
+
+def longest_prompt_tokens(tokenizer, prompts) -> int:
+    """Tokens of the longest rendered prompt (0 when there are none)."""
+    return max((len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts), default=0)
+
+
+def engine_kwargs(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The vllm.LLM keyword arguments of `settings` (everything but this project's `parents`)."""
+    return {k: v for k, v in settings.items() if k != "parents"}

@@ -11,7 +11,8 @@ One place to read:
   * `plan_claims(pairs, methods, benchmarks)`: the (claim, pair, method, benchmark) cases,
     from labels alone -- so a test suite can parametrize before any result exists.
   * `judge_case(case, curves)` / `judge_all(curves)`: the Verdicts.
-A case whose curve has no results is "inconclusive" with that reason.
+A case whose curve has no results is "inconclusive" with that reason; so is one whose points
+hold fewer than `Thresholds.min_problems` problems or `min_samples` samples (a smoke run).
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from evals.analysis.points import Curve, method_base, method_family
 from evals.claims.judges_compare import judge_linear_vs_slerp, judge_sparse_degradation
 from evals.claims.judges_curve import (TITLES, judge_no_collapse, judge_pareto,
                                        judge_phase_transition, judge_routing_gain, judge_smooth)
-from evals.claims.verdicts import STATUSES, Thresholds, Verdict, count_verdicts, multiplicity_note
+from evals.claims.verdicts import (STATUSES, Thresholds, Verdict, count_verdicts, multiplicity_note,
+                                   sample_size_shortfall)
 
 __all__ = [
     "CLAIMS", "CURVE_CLAIMS", "TITLES", "STATUSES", "ClaimCase", "Thresholds", "Verdict",
@@ -97,10 +99,17 @@ def judge_case(case: ClaimCase, curves: Sequence[Curve], thresholds: Thresholds 
         return Verdict(case.claim, case.pair, case.method, case.benchmark, "inconclusive",
                        f"{TITLES[case.claim]}: no results for {case.method} on {case.pair}/"
                        f"{case.benchmark}, so nothing could be judged.")
+    ref = by_key.get((case.pair, case.reference, case.benchmark)) if case.reference else None
+    read = [*curve.series(), curve.direct, curve.think] + ([*ref.series()] if ref is not None else [])
+    short = sample_size_shortfall(case.claim, read, th)
+    if short is not None:
+        return Verdict(case.claim, case.pair, case.method, case.benchmark, "inconclusive",
+                       f"{TITLES[case.claim]}: {short}",
+                       {"n_problems": min(p.n for p in read if p is not None), "min_problems": th.min_problems,
+                        "min_samples": th.min_samples})
     kw = {"n_boot": n_boot, "seed": seed}
     if case.claim in CURVE_CLAIMS:
         return CURVE_CLAIMS[case.claim](curve, th, **kw)
-    ref = by_key.get((case.pair, case.reference, case.benchmark)) if case.reference else None
     if case.claim == "sparse_degradation":
         return judge_sparse_degradation(curve, ref, th, movement=(movement or {}).get(case.pair), **kw)
     return judge_linear_vs_slerp(ref, curve, th, **kw)

@@ -43,6 +43,14 @@ class Thresholds:
     # Not a pass/fail threshold: a transition verdict warns when more than 5% of a point's
     # outputs hit the token cap (they count wrong, so the cap can manufacture a jump).
     truncation_warning: float = 0.05
+    # Sample size: below these a claim is inconclusive ("smoke run"), whatever its numbers.
+    # Every verdict reads a bootstrap over problems; simulated 95% percentile intervals of a
+    # mean accuracy of 10% (AIME-type tasks on small models, or a malformed rate) cover the
+    # truth 67% of the time with 10 problems, 88% with 20, 96% with 30, and are zero-width
+    # (e.g. [-15, -15] pts) in 33%, 12% and 3% of draws. 30 is also one AIME/HMMT year.
+    min_problems: int = 30
+    # ... and at least this many graded samples behind every point (an outside table's n).
+    min_samples: int = 30
 
     def __post_init__(self) -> None:
         if not 0.5 < self.level < 1.0:
@@ -57,6 +65,43 @@ class Thresholds:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+# Why each claim needs min_problems problems (and min_samples samples) per point.
+SAMPLE_SIZE_REASONS = {
+    "phase_transition": "the logistic's centre and width are fitted to per-lam accuracies whose "
+                        "bootstrap intervals are unreliable and often zero-width below that",
+    "smooth": "a step's jump is compared with its bootstrap interval, which is unreliable below that",
+    "no_collapse": "a malformed rate's bootstrap interval is unreliable (often zero-width) below that",
+    "pareto": "beating a parent on both axes is read from bootstrap intervals, unreliable below that",
+    "routing_gain": "the gain over random routing is a per-problem difference, unreliable below that",
+    "sparse_degradation": "the paired sparse - linear difference's interval is unreliable below that",
+    "linear_vs_slerp": "the paired linear - SLERP difference's interval is unreliable below that",
+}
+
+
+def sample_size_shortfall(claim: str, points, th: Thresholds) -> str | None:
+    """Why `points` (those a verdict reads) are too few for `claim`, or None when enough."""
+    points = [p for p in points if p is not None]
+    if not points:
+        return None
+    problems = min(p.n for p in points)
+    samples = min(p.n_samples for p in points)
+    if problems >= th.min_problems and samples >= th.min_samples:
+        return None
+    return (f"smoke run: {problems} problems and {samples} samples per point, below the minimum "
+            f"{th.min_problems} problems and {th.min_samples} samples: {SAMPLE_SIZE_REASONS[claim]}.")
+
+
+def smoke_run_line(curves, th: Thresholds) -> str | None:
+    """The report header's and terminal summary's line when any point has fewer problems or
+    samples than the minimum (None when every point has enough)."""
+    pts = [p for c in curves for p in (*c.points, c.direct, c.think) if p is not None]
+    if not pts or all(p.n >= th.min_problems and p.n_samples >= th.min_samples for p in pts):
+        return None
+    return (f"smoke run: the smallest point has {min(p.n for p in pts)} problems and "
+            f"{min(p.n_samples for p in pts)} samples, below the {th.min_problems} problems and "
+            f"{th.min_samples} samples a verdict needs; its claims are inconclusive.")
 
 
 def jsonable(x):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from evals.claims.verdicts import smoke_run_line
 from evals.claims.verify import judge_and_report, judged_curves
 from evals.records import SampleRecord
 from evals.report.tables import format_verdict_table
@@ -41,6 +42,9 @@ def finish(curves, meta: dict, args) -> int:
                                          n_boot=args.n_boot, bootstrap_seed=args.bootstrap_seed,
                                          plots=not args.no_plots)
     print(format_verdict_table(verdicts, note=True, level=th.level))
+    smoke = smoke_run_line(curves, th)
+    if smoke is not None:
+        print(smoke)
     print(f"report: {out}")
     return 0
 

@@ -13,9 +13,6 @@ from collections import defaultdict
 from evals.claims.catalog import CLAIMS, TITLES
 from evals.report.plots import plot_tag
 
-SMOKE_MAX_PROBLEMS = 30  # below this many problems per point a percentile CI is not evidence
-
-
 def verdict_anchor(i: int) -> str:
     return f"v{i}"
 
@@ -28,20 +25,12 @@ def known_key(v: dict) -> tuple:
     return (v["claim"], v["pair"], v["method"], v["benchmark"])
 
 
-def _limit(meta: dict):
-    return next((v for k, v in meta.items() if (k == "limit" or k.endswith(" limit")) and v), None)
-
-
 def summary(data: dict) -> dict:
     """Pairs, methods, benchmarks, verdict counts and the smoke-run warning (or None)."""
     curves, meta = data["curves"], data.get("meta") or {}
-    ns = [p["n_problems"] for c in curves for p in c["points"] if p.get("n_problems")]
-    warning = None
-    limit = _limit(meta)
-    if limit or (ns and max(ns) < SMOKE_MAX_PROBLEMS):
-        why = f"limit={limit}" if limit else f"at most {max(ns)} problems per point"
-        warning = (f"Smoke run ({why}): with fewer than {SMOKE_MAX_PROBLEMS} problems per point the "
-                   "intervals are wide and the verdicts are not evidence; rerun without a limit.")
+    # one source: evals.claims.verdicts.smoke_run_line (Thresholds.min_problems / min_samples)
+    smoke = data.get("smoke_run")
+    warning = f"{smoke[:1].upper()}{smoke[1:]}" if smoke else None
     c = data.get("counts") or {}
     return {
         "pairs": list(dict.fromkeys(x["pair"] for x in curves)),

@@ -19,10 +19,12 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from tqdm import tqdm
+
 from evals.claims.catalog import Thresholds, Verdict, count_verdicts, multiplicity_note
 from evals.analysis.points import Curve
 from evals.analysis.summary import summarize_curve
-from evals.claims.verdicts import jsonable
+from evals.claims.verdicts import jsonable, smoke_run_line
 from evals.report.html_page import render_html
 from evals.report.markdown import render_markdown
 from evals.report.plots import write_plots
@@ -42,9 +44,8 @@ def build_report_data(curves: Sequence[Curve], verdicts: Sequence[Verdict], run_
     `known`: known findings {(claim, pair, method, benchmark): reason}; the verdicts they
     name are marked in the report."""
     th = thresholds or Thresholds()
-    from tqdm import tqdm
-
-    summaries = {id(c): jsonable(summarize_curve(c, n_boot=n_boot, seed=seed, level=th.level))
+    summaries = {id(c): jsonable(summarize_curve(c, n_boot=n_boot, seed=seed, level=th.level,
+                                                  min_problems=th.min_problems))
                  for c in tqdm(curves, desc="curve tables", unit="curve", disable=None)}
     data = {
         "run_id": run_id,
@@ -54,6 +55,7 @@ def build_report_data(curves: Sequence[Curve], verdicts: Sequence[Verdict], run_
         "bootstrap": {"n_boot": n_boot, "seed": seed, "level": th.level},
         "counts": count_verdicts(verdicts),
         "note": multiplicity_note(verdicts, th.level),
+        "smoke_run": smoke_run_line(curves, th),
         "verdicts": [v.to_dict() for v in verdicts],
         "curves": [{"pair": c.pair, "method": c.method, "benchmark": c.benchmark,
                     "family": c.family, "parents_inferred": c.parents_inferred,

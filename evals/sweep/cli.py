@@ -5,9 +5,11 @@ the paper's claims and write a report (the command-line twin of the pytest claim
     spectrum sweep configs/qwen3-4b.yaml --limit 5   # a smoke run of the real study
     spectrum sweep configs/qwen3-4b.yaml --ray --ray-address auto   # every GPU of a Ray cluster
 
-CONFIG keys (all optional except a pair): pair | pairs, methods, lams (or `adaptive`, with an
-adaptive: {start, target, max_points, max_tokens, centre} section), sequential {first: N}
-(temperature > 0: samples added only where a verdict can change), benchmarks,
+CONFIG keys (all optional except a pair): pair | pairs, preset (whose defaults the unset keys
+take: a pair preset's for `pair: NAME`, the real study's `study` for a pair named in the
+config), methods, lams (or `adaptive`, with an adaptive: {start, target, max_points,
+max_tokens, centre} section), sequential {first: N} (temperature > 0: samples added only
+where a verdict can change), benchmarks,
 sampling {temperature, top_p, top_k, max_new_tokens, n, seed}, samples {bench: k},
 data {bench: path}, limit, prompt_mode, backend, device, dtype, batch_size, seed, results,
 engine {vllm.LLM kwargs; parents: device|host|auto}, merge_cache (true|false|null = when it fits).
@@ -23,7 +25,9 @@ from dataclasses import replace
 
 import torch
 
+from evals.backends.vllm_settings import parse_engine_options
 from evals.benchmarks.registry import get_benchmark
+from evals.claims.verdicts import smoke_run_line
 from evals.claims.verify import judge_and_report, judged_curves
 from evals.plan_cli import bill_of, memory_text, stored_records
 from evals.sweep.bill import format_actual, format_bill
@@ -48,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = SweepConfig.from_yaml(args.config)
     overrides = {k: v for k, v in (("results", args.results), ("limit", args.limit), ("device", args.device))
                  if v is not None}
+    if args.engine:
+        overrides["engine"] = {**cfg.engine, **parse_engine_options(args.engine)}
     cfg = replace(cfg, **overrides)
+    print(cfg.describe_defaults())
     judge = judge_from_args(args)
     creative = [b for b in cfg.benchmarks if get_benchmark(b).kind == "creative"]
     if judge is not None and not creative:
@@ -97,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
                                          movement=movement, n_boot=args.n_boot,
                                          bootstrap_seed=args.bootstrap_seed, plots=not args.no_plots)
     print(format_verdict_table(verdicts, level=th.level))
+    smoke = smoke_run_line(curves, th)
+    if smoke is not None:
+        print(smoke)
     print(f"report: {out}/claims.md")
     return 0
 
@@ -116,6 +126,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--results", help="results store (JSONL); overrides the config's")
     p.add_argument("--limit", type=int, help="first N problems of each benchmark")
     p.add_argument("--device", help="cpu or cuda; overrides the config's")
+    p.add_argument("--engine", action="append", default=[], metavar="KEY=VALUE",
+                   help="vLLM engine setting, repeatable (max_model_len, gpu_memory_utilization, "
+                        "tensor_parallel_size, enforce_eager, parents=device|host|auto, other vllm.LLM keys); "
+                        "overrides the config's engine:")
     p.add_argument("--no-report", action="store_true", help="only fill the results store")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--tokens-per-second", type=float, help="throughput for the token bill's GPU-hours")

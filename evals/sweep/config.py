@@ -15,7 +15,8 @@ from typing import Any, Mapping
 from evals.backends.base import SamplingParams
 from evals.method_labels import parse_method_label
 from evals.sweep.adaptive_settings import AdaptiveSettings, SequentialSettings
-from evals.sweep.presets import PairSpec, get_preset
+from evals.sweep.config_schema import check_config
+from evals.sweep.presets import STUDY, PairSpec, defaults_preset, get_preset, presets
 from evals.validation import check_count, check_device, check_lams, check_limit, check_samples, check_seed
 
 
@@ -41,6 +42,7 @@ class SweepConfig:
     merge_cache: bool | None = None  # keep prepared merge states between lams; None: when they fit
     adaptive: AdaptiveSettings | None = None  # lams: adaptive (lams then holds the start grid)
     sequential: SequentialSettings | None = None  # samples added only where a verdict can change
+    defaults: str = ""  # the preset the unset keys came from (evals.sweep.presets; STUDY for an own pair)
 
     def __post_init__(self) -> None:
         if not self.pairs or not self.methods or not self.lams or not self.benchmarks:
@@ -69,18 +71,21 @@ class SweepConfig:
         return replace(self.sampling, n=n)
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> "SweepConfig":
-        p = get_preset(name)
+    def from_preset(cls, name: str, pair: PairSpec | None = None, **overrides) -> "SweepConfig":
+        """A preset's settings (`STUDY`: the real study's around `pair`), overridden by `overrides`."""
+        p = defaults_preset(name, pair)
+        results = f"results/{name}.jsonl" if name != STUDY else f"results/{p.pair.name}.jsonl"
         fields_ = dict(pairs=(p.pair,), methods=p.methods, lams=p.lams, benchmarks=p.benchmarks,
                        sampling=p.sampling, samples=dict(p.samples_by_benchmark), device=p.device,
-                       dtype=p.dtype, batch_size=p.batch_size, threads=p.threads, results=f"results/{name}.jsonl")
+                       dtype=p.dtype, batch_size=p.batch_size, threads=p.threads, results=results, defaults=name)
         fields_.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**fields_)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "SweepConfig":
         """A YAML mapping: `pair:` a preset name, or `pairs:` a list of preset names or
-        {name, direct, think, base} mappings; other keys override the first preset's."""
+        {name, direct, think, base} mappings; other keys override the defaults (`preset:` names
+        them; else the first pair's preset, or `study` for a pair the config names itself)."""
         import yaml
 
         path = Path(path)
@@ -98,26 +103,20 @@ class SweepConfig:
 
     @classmethod
     def from_mapping(cls, raw: Mapping, where: str = "sweep config") -> "SweepConfig":
+        check_config(raw, where)
         raw = dict(raw)
-        allowed = {"pair", "pairs", "methods", "lams", "benchmarks", "sampling", "samples", "data",
-                   "limit", "prompt_mode", "backend", "device", "dtype", "batch_size", "threads", "seed", "results",
-                   "engine", "merge_cache", "adaptive", "sequential"}
-        unknown = sorted(set(raw) - allowed)
-        if unknown:
-            raise ValueError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
         entries = raw.pop("pairs", None) or [raw.pop("pair", "tiny")]
         raw.pop("pair", None)
-        pairs = []
-        for e in entries if isinstance(entries, list) else [entries]:
-            if isinstance(e, str):
-                pairs.append(get_preset(e).pair)
-            elif isinstance(e, dict) and {"name", "direct", "think"} <= set(e):
-                pairs.append(PairSpec(**e))
-            else:
-                raise ValueError(f"{where}: a pair is a preset name or a mapping with name, direct, "
-                                 f"think (and base), got {e!r}")
-        first = entries[0] if isinstance(entries, list) and isinstance(entries[0], str) else "tiny"
-        base = cls.from_preset(first)
+        entries = entries if isinstance(entries, list) else [entries]
+        pairs = tuple(get_preset(e).pair if isinstance(e, str) else PairSpec(**e) for e in entries)
+        named = isinstance(entries[0], str)
+        preset = raw.pop("preset", None) or (entries[0] if named else STUDY)
+        if preset != STUDY and preset not in presets():
+            raise ValueError(f"{where}: preset {preset!r} unknown; choose {STUDY} (the real study's defaults) "
+                             f"or one of {', '.join(presets())}")
+        base = cls.from_preset(preset, pairs[0])
+        if not named:  # a pair the config names itself: its results are named after it
+            base = replace(base, results=f"results/{'+'.join(p.name for p in pairs)}.jsonl")
         sampling = base.sampling
         if "sampling" in raw:
             given = raw.pop("sampling")
@@ -142,7 +141,17 @@ class SweepConfig:
         for key in ("methods", "benchmarks"):
             if key in raw:
                 raw[key] = tuple(str(x) for x in _as_list(raw[key]))
-        return replace(base, pairs=tuple(pairs), sampling=sampling, **raw)
+        return replace(base, pairs=pairs, sampling=sampling, **raw)
+
+    def describe_defaults(self) -> str:
+        """One line: which preset the defaults came from and what they amount to."""
+        s = self.sampling
+        what = "the real study's" if self.defaults == STUDY else f"preset {self.defaults!r}"
+        samples = ", ".join(f"{b}={self.params_for(b).n}" for b in self.benchmarks)
+        return (f"defaults: {what} ({', '.join(p.name for p in self.pairs)}): benchmarks {', '.join(self.benchmarks)}; "
+                f"T={s.temperature:g} top_p={s.top_p:g} top_k={s.top_k} max_new_tokens={s.max_new_tokens}; "
+                f"samples {samples}; device {self.device}, dtype {self.dtype or 'default'}; "
+                f"results {self.results}")
 
 
 def _as_list(v) -> list:

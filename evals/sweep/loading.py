@@ -23,16 +23,18 @@ from merging.checkpoint import load_state_dict
 
 
 def load_pair(pair: PairSpec, *, device: str = "cpu", dtype: str | None = None, batch_size: int = 64,
-              backend: str = "transformers", need_base: bool = True, engine: dict | None = None) -> LoadedPair:
+              backend: str = "transformers", need_base: bool = True, engine: dict | None = None,
+              sizing=None) -> LoadedPair:
     """The live model (built from the thinking parent), parents, tokenizers and fingerprints.
-    `engine`: extra keyword arguments of vllm.LLM (backend "vllm" only)."""
+    `engine`: engine settings (evals.backends.vllm_settings; backend "vllm" only); `sizing`:
+    tokenizers -> (longest prompt tokens, max_new_tokens), the default max_model_len."""
     dirs = pair_dirs(pair, need_base)
     torch_dtype = getattr(torch, dtype) if dtype else None
     tokenizers = {role: load_tokenizer(str(dirs[role])) for role in ("direct", "think")}
     fingerprints = pair_fingerprints(pair, need_base)
     if backend == "vllm":
         return load_vllm_pair(pair, dirs, dtype=dtype, batch_size=batch_size, fingerprints=fingerprints,
-                              tokenizers=tokenizers, engine=engine)
+                              tokenizers=tokenizers, engine=engine, sizing=sizing)
     if backend != "transformers":
         raise ValueError(f"backend must be 'transformers' or 'vllm', got {backend!r}")
     if device == "auto":  # every visible GPU; parents stay on the CPU

@@ -17,13 +17,17 @@ import json
 from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass
 
+from transformers import AutoTokenizer
+
+from evals.benchmarks.base import Problem
 from evals.benchmarks.registry import get_benchmark
+from evals.identity import planned_dtype
 from evals.records import SampleRecord
 from evals.runner import missing_samples, sample_key
 from evals.method_labels import parse_method_label
 from evals.sweep.config import SweepConfig
 from evals.sweep.presets import PairSpec
-from evals.sweep.weights import pair_fingerprints
+from evals.sweep.weights import pair_dirs, pair_fingerprints
 from merging import registry
 
 SWEEP_VERSION = "1"
@@ -112,8 +116,10 @@ def load_problems(config: SweepConfig) -> dict[str, list]:
 class SweepPlan:
     """The jobs of a config and the store keys of each, computed without loading any model."""
 
-    def __init__(self, config: SweepConfig, *, problems: dict | None = None, fingerprints: dict | None = None):
+    def __init__(self, config: SweepConfig, *, problems: dict | None = None, fingerprints: dict | None = None,
+                 tokenizers: dict | None = None):
         self.config = config
+        self._tokenizers = dict(tokenizers or {})  # pair -> role -> tokenizer (loaded when first needed)
         self.jobs = plan_jobs(config)
         self.problems = problems if problems is not None else load_problems(config)
         self.fingerprints = fingerprints if fingerprints is not None else {
@@ -122,14 +128,26 @@ class SweepPlan:
     def fingerprint(self, job: SweepJob) -> str:
         return job_fingerprint(job, self.fingerprints[job.pair], self.config.seed)
 
-    def key_fn(self, job: SweepJob) -> Callable[[str, int], tuple]:
+    def tokenizer(self, job: SweepJob):
+        """The tokenizer the job's prompts are rendered with (the worker's: the parent's own, the
+        pair's `template_from` for a merge); read from the checkpoint folder, no weights."""
+        pair = next(p for p in self.config.pairs if p.name == job.pair)
+        role = job.role or pair.template_from
+        by_role = self._tokenizers.setdefault(job.pair, {})
+        if role not in by_role:
+            by_role[role] = AutoTokenizer.from_pretrained(str(pair_dirs(pair, False)[role]))
+        return by_role[role]
+
+    def key_fn(self, job: SweepJob) -> Callable[[Problem, int], tuple]:
         return sample_key(get_benchmark(job.benchmark), self.config.params_for(job.benchmark),
-                          model_fingerprint=self.fingerprint(job), prompt_mode=self.config.prompt_mode)
+                          model_fingerprint=self.fingerprint(job), prompt_mode=self.config.prompt_mode,
+                          tokenizer=self.tokenizer(job), backend=self.config.backend,
+                          dtype=planned_dtype(self.config.backend, self.config.dtype))
 
     def keys(self, job: SweepJob) -> list[tuple]:
         """Store keys of every sample of the job, in the runner's order (problem, sample index)."""
         key, n = self.key_fn(job), self.config.params_for(job.benchmark).n
-        return [key(p.id, i) for p in self.problems[job.benchmark] for i in range(n)]
+        return [key(p, i) for p in self.problems[job.benchmark] for i in range(n)]
 
     def missing(self, job: SweepJob, done: Container[tuple]) -> int:
         todo = missing_samples(done, self.problems[job.benchmark], self.config.params_for(job.benchmark).n,

@@ -99,6 +99,25 @@ def _qwen(name: str, size: str, base: str) -> PairPreset:
     )
 
 
+# The defaults of a config that names its own pair (`pairs: [{name, direct, think, base}]`)
+# without `preset:`: the real study's (the paper's benchmarks, sampling and samples, CUDA, bf16).
+STUDY = "study"
+
+
+def study_preset(pair: PairSpec) -> PairPreset:
+    """The real-study defaults around `pair`."""
+    return replace(_qwen(pair.name, "4B", None), pair=pair)
+
+
+def defaults_preset(name: str, pair: PairSpec | None = None) -> PairPreset:
+    """The preset a config's defaults come from: a named pair preset, or STUDY around `pair`."""
+    if name == STUDY:
+        if pair is None:
+            raise ValueError("the study defaults need a pair (name, direct, think, base)")
+        return study_preset(pair)
+    return get_preset(name)
+
+
 def presets() -> dict[str, PairPreset]:
     return {
         "tiny": _tiny(),

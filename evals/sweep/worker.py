@@ -10,13 +10,28 @@ from collections import OrderedDict
 
 import torch
 
+from evals.backends.vllm_settings import longest_prompt_tokens
 from evals.benchmarks.registry import get_benchmark
+from evals.identity import planned_dtype
 from evals.records import SampleRecord
 from evals.runner import evaluate
 from evals.method_labels import parse_method_label
+from evals.prompting import render_prompt
 from evals.sweep.config import SweepConfig
 from evals.sweep.loading import load_pair
 from evals.sweep.plan import SweepJob, job_fingerprint, load_problems
+
+
+def prompt_sizing(config: SweepConfig, problems: dict):
+    """tokenizers -> (tokens of the longest prompt any parent's template renders, the largest
+    max_new_tokens): what one sequence of this sweep can need (vLLM's max_model_len)."""
+    def sizing(tokenizers: dict) -> tuple[int, int]:
+        longest = max(longest_prompt_tokens(tok, [render_prompt(tok, p, get_benchmark(b), config.prompt_mode)
+                                                  for b in config.benchmarks for p in problems[b]])
+                      for tok in tokenizers.values())
+        return longest, max(config.params_for(b).max_new_tokens for b in config.benchmarks)
+
+    return sizing
 
 
 class PairWorker:
@@ -30,9 +45,10 @@ class PairWorker:
         if config.threads:
             # tiny models gain nothing from intra-op threads, and on a busy CPU they lose 10x+
             torch.set_num_threads(config.threads)
-        self.loaded = load_pair(pair, device=config.device, dtype=config.dtype, batch_size=config.batch_size,
-                                backend=config.backend, engine=dict(config.engine))
         self.problems = problems if problems is not None else load_problems(config)
+        self.loaded = load_pair(pair, device=config.device, dtype=config.dtype, batch_size=config.batch_size,
+                                backend=config.backend, engine=dict(config.engine),
+                                sizing=prompt_sizing(config, self.problems))
         self.max_mergers = max(1, max_mergers)
         self._mergers: OrderedDict[str, object] = OrderedDict()
 
@@ -71,6 +87,7 @@ class PairWorker:
                         self.config.params_for(job.benchmark), store=store, model=job.model_label,
                         model_fingerprint=self.fingerprint(job), pair=self.pair.name, method=job.method,
                         lam=job.lam, prompt_mode=self.config.prompt_mode, progress=False,
+                        backend_name=self.config.backend, dtype=planned_dtype(self.config.backend, self.config.dtype),
                         before_generate=lambda: self._hold_point(job))
 
     def close(self) -> None:

@@ -37,7 +37,7 @@ window.addEventListener("load", () => {
 def test_plots_render_above_the_evidence_table(tmp_path):
     step = [0.3 if x < 0.65 else 0.8 for x in LAMS]
     tok = [1000 + 9000 * x for x in LAMS]
-    curves = [synthetic_curve(m, LAMS, step, tok, pair="p<script>x</script>", benchmark="b", n_problems=40)
+    curves = [synthetic_curve(m, LAMS, step, tok, pair="p<script>x</script>", benchmark="b", n_problems=12)
               for m in ("linear", "slerp")]
     out = write_report(curves, judge_all(curves, n_boot=100), tmp_path, "r1", {"limit": 5}, n_boot=100)
     page = (out / "claims.html").read_text()
@@ -52,4 +52,4 @@ def test_plots_render_above_the_evidence_table(tmp_path):
     assert got["images"] == 3 and got["loaded"] == 3  # accuracy, tokens, Pareto
     assert got["links"] > 0 and got["dangling"] == 0
     assert got["scripts"] == 1  # only the probe: the name's <script> stayed text
-    assert "Smoke run (limit=5)" in page
+    assert "Smoke run: the smallest point has 12 problems" in page

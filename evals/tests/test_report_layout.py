@@ -25,7 +25,7 @@ def _data(n_problems: int, meta: dict, known=None):
 
 
 @pytest.mark.parametrize("n_problems, meta, warned", [
-    (40, {}, False), (40, {"tiny limit": 5}, True), (40, {"limit": None}, False), (12, {}, True)])
+    (40, {}, False), (40, {"tiny limit": 5}, False), (30, {}, False), (29, {}, True), (12, {}, True)])
 def test_summary_counts_and_smoke_warning(n_problems, meta, warned):
     s = layout.summary(_data(n_problems, meta))
     assert (s["holds"], s["fails"], s["inconclusive"]) == (1, 1, 1)
