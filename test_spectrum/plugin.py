@@ -116,7 +116,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     state.write_report()
     given = explicit_selection(session.config)
-    if state.cases_run and not state.verdicts_seen and given and not session.config.getoption("--allow-skips"):
+    everything_skipped = state.cases_run and state.cases_skipped == state.cases_run
+    if everything_skipped and given and not session.config.getoption("--allow-skips"):
         reasons = "; ".join(sorted(state.skip_reasons))
         state.notes.append(f"FAILED: the selection ({', '.join(given)}) judged no claim: all {state.cases_run} "
                            f"claim cases skipped ({reasons}); fix the selection or pass --allow-skips")

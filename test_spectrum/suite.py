@@ -35,7 +35,8 @@ class SuiteState:
         self._pairs: dict[str, _PairOutcome] = {}
         self.report_path: Path | None = None
         self.notes: list[str] = []
-        self.cases_run = 0  # claim cases that asked for a verdict (judged or skipped)
+        self.cases_run = 0  # claim cases that asked for a verdict
+        self.cases_skipped = 0  # ... and skipped for a missing resource
         self._meta: dict[str, dict] = {}  # pair -> its sweep settings and children's movement
 
     # -- what tests call -------------------------------------------------------------
@@ -56,6 +57,7 @@ class SuiteState:
         if outcome.error:
             pytest.fail(outcome.error, pytrace=False)
         if outcome.skip:
+            self.cases_skipped += 1
             pytest.skip(outcome.skip)
         return outcome.verdicts[case.id]
 

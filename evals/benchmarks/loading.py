@@ -21,6 +21,16 @@ _SUFFIXES = (".jsonl", ".json", ".parquet")
 
 
 def _read_file(path: Path) -> list[dict]:
+    """The rows of one data file, each a JSON object (a mapping of field names to values)."""
+    rows = _read_rows(path)
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}: row {n} is a {type(row).__name__}, not an object of fields "
+                             "(e.g. {\"problem\": ..., \"answer\": ...}); fix the file")
+    return rows
+
+
+def _read_rows(path: Path) -> list:
     if path.suffix == ".jsonl":
         rows = []
         with path.open(encoding="utf-8") as f:
@@ -32,13 +42,22 @@ def _read_file(path: Path) -> list[dict]:
                         raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg}); fix or remove the line") from None
         return rows
     if path.suffix == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}); fix the file") from None
         if isinstance(data, dict):  # {id: row} as in creative-writing-bench
             return [{"id": k, **v} if isinstance(v, dict) else {"id": k, "value": v} for k, v in data.items()]
-        return list(data)
+        return list(data) if isinstance(data, list) else [data]
     if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
         from datasets import Dataset
 
+        try:  # pyarrow first: a bad file is one error here, not a logged one from datasets too
+            pq.read_metadata(str(path))
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
+            raise ValueError(f"{path}: not a readable parquet file ({exc}); give the benchmark's parquet "
+                             "or JSONL file") from None
         return list(Dataset.from_parquet(str(path)))
     raise ValueError(f"{path}: unsupported data file; give a .jsonl, .json or .parquet file or a folder of them")
 

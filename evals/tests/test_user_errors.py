@@ -37,6 +37,9 @@ class Env:
         (tmp / "blank.jsonl").write_text("\n  \n")
         (tmp / "list.yaml").write_text("- pair: tiny\n")
         (tmp / "file").write_text("x")
+        (tmp / "rows.jsonl").write_text("[1, 2]\n")
+        (tmp / "bad.json").write_text("{bad")
+        (tmp / "garbage.parquet").write_bytes(b"\x00garbage")
         self.outside = tmp / "outside.jsonl"  # one per-sample line of an outside harness
         self.outside.write_text(json.dumps({"idx": 0, "question": "q", "gt": "1", "code": ["\\boxed{1}"],
                                             "score": [True]}) + "\n")
@@ -138,6 +141,14 @@ CASES = [
                                     str(e.t / "empty.jsonl"), "--results", e.results], "empty.jsonl is empty"),
     ("eval whitespace-only data", lambda e: ["eval", "--model", THINK, "--benchmark", "aime24", "--data",
                                              str(e.t / "blank.jsonl"), "--results", e.results], "blank.jsonl is empty"),
+    ("eval non-object data row", lambda e: ["eval", "--model", THINK, "--benchmark", "aime24", "--data",
+                                            str(e.t / "rows.jsonl"), "--results", e.results],
+     "rows.jsonl: row 1 is a list, not an object of fields"),
+    ("eval invalid JSON data", lambda e: ["eval", "--model", THINK, "--benchmark", "aime24", "--data",
+                                          str(e.t / "bad.json"), "--results", e.results], "bad.json: not valid JSON"),
+    ("eval garbage parquet", lambda e: ["eval", "--model", THINK, "--benchmark", "aime24", "--data",
+                                        str(e.t / "garbage.parquet"), "--results", e.results],
+     "garbage.parquet: not a readable parquet file"),
     ("eval --batch-size 0", lambda e: ["eval", "--model", THINK, *EVAL, "--batch-size", "0", "--results", e.results],
      "--batch-size: batch_size 0 must be >= 1"),
     ("eval --max-new-tokens 0", lambda e: ["eval", "--model", THINK, "--benchmark", "synthetic", "--max-new-tokens",
