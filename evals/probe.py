@@ -35,7 +35,7 @@ import torch
 
 from evals.analysis.points import Curve, Point
 from evals.analysis.transition import Transition, analyze_transition
-from evals.backends.expert_layout import LiveTensors, copy_into
+from merging.expert_layout import LiveTensors, copy_into
 from evals.benchmarks.base import Benchmark, Problem
 from evals.prompting import render_prompt
 

@@ -23,7 +23,7 @@ from typing import Callable, Container, Sequence
 from tqdm import tqdm
 
 from evals.backends.base import Completion, SamplingParams
-from evals.backends.expert_layout import LiveTensors
+from merging.expert_layout import LiveTensors
 from evals.benchmarks.base import Benchmark, Problem
 from evals.benchmarks.registry import get_benchmark
 from evals.grading.style import style_bleed

@@ -15,7 +15,7 @@ bit-identical to the streaming engine's for the same method, parameters, seed, d
 thread count (SVD-based methods may differ in the last bits across thread counts): both go
 through the one per-tensor driver, `merging.apply`. `strength(name, lam)`, when given, is
 each tensor's own lam. Parent names are checkpoint names: per-expert MoE tensors land in their
-slices of transformers 5's fused expert parameters (`evals.backends.expert_layout`).
+slices of transformers 5's fused expert parameters (`merging.expert_layout`).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from evals.backends.expert_layout import LiveTensors
+from merging.expert_layout import LiveTensors
 from merging.apply import MethodRun, Strength, TensorStates
 from merging.parents import ParentTensors
 from merging.validate import check_lams

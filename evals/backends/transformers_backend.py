@@ -27,7 +27,7 @@ from typing import Mapping, Sequence
 import torch
 
 from evals.backends.base import Completion, SamplingParams
-from evals.backends.expert_layout import LiveTensors, copy_into
+from merging.expert_layout import LiveTensors, copy_into
 from evals.backends.seeding import resolve_indices, sample_seed
 
 

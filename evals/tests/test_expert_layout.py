@@ -7,7 +7,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from evals.backends.expert_layout import checkpoint_names, checkpoint_tensors, live_view, live_views, slot, write
+from merging.expert_layout import checkpoint_names, checkpoint_tensors, live_view, live_views, slot, write
 
 pytestmark = pytest.mark.fast
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from evals.backends.expert_layout import checkpoint_tensors
+from merging.expert_layout import checkpoint_tensors
 from evals.backends.transformers_backend import TransformersBackend
 from evals.runner import fingerprint_model
 from evals.sweep.live import ParentLoader
