@@ -67,7 +67,19 @@ SELECTION_OPTIONS = ("--pair", "--benchmarks", "--methods", "--lams", "--data", 
                      "--results", "--judge-only")
 
 
+# Registered here as well as in pyproject.toml: when option values are absolute paths outside
+# the checkout, pytest picks its rootdir (and ini) from them, and `-m gpu` under --strict-markers
+# must still know the markers the cases carry.
+MARKERS = (
+    "fast: CPU-only, tiny models; the CI suite (pytest -m fast)",
+    "gpu: real Qwen3 pairs on a CUDA device (or the CPU with --device cpu); skips with a reason when "
+    "weights, data or CUDA are missing",
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
     """Checks every claim-suite option before collection: a bad one is one usage-error line."""
     selected: set[str] = set()
     for pair_name in selected_pairs(config):

@@ -43,7 +43,15 @@ def filter_logits(logits: torch.Tensor, params: SamplingParams) -> torch.Tensor:
     """Temperature, top-k, top-p on float32 logits (b, V) -> filtered logits (b, V)."""
     logits = logits / params.temperature
     if params.top_k and params.top_k > 0 and params.top_k < logits.shape[-1]:
-        kth = torch.topk(logits, params.top_k, dim=-1).values[:, -1:]  # (b, 1)
+        top = torch.topk(logits, params.top_k, dim=-1)  # (b, k), descending
+        kth = top.values[:, -1:]  # (b, 1)
+        if params.top_p < 1.0:  # top-p among the few kept (ties at the k-th included), not all V
+            m = int((logits >= kth).sum(-1).max())
+            vals, order = (top.values, top.indices) if m == params.top_k else torch.topk(logits, m, dim=-1)
+            vals = vals.masked_fill(vals < kth, float("-inf"))  # (b, m)
+            probs = torch.softmax(vals, dim=-1)
+            vals = vals.masked_fill((torch.cumsum(probs, dim=-1) - probs) >= params.top_p, float("-inf"))
+            return torch.full_like(logits, float("-inf")).scatter_(-1, order, vals)
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if params.top_p < 1.0:
         sorted_logits, order = torch.sort(logits, descending=True, dim=-1)  # (b, V)

@@ -54,6 +54,8 @@ def check_replies(replies: list[dict], what: str) -> None:
         if not r.get("expected"):
             raise RuntimeError(f"{what}: worker {rank} had nothing to probe (no RMSNorm weights among "
                                "the checkpoint tensors?); cannot prove the swap took effect")
+        if r.get("layout"):
+            raise RuntimeError(f"{what}: refused on worker {rank}: " + "; ".join(r["layout"][:2]))
         bad = mismatches(r["expected"], r.get("live", {}))
         if bad:
             raise RuntimeError(f"{what}: weight swap did not take effect on worker {rank}: " + "; ".join(bad[:3]))
