@@ -7,9 +7,9 @@ plus the two parents, accuracies from a noisy logistic (some curves flat, some w
 step), mean tokens falling with lam, n = 30-200 problems. Prints rows, seconds, rows/s and
 the peak RSS of the analysis process (it runs in a child so only the analysis counts);
 CPU seconds too, since wall time on a shared machine mostly measures the others.
-`--baseline REV` also runs git revision REV of the current directory's repository (exported with
-`git archive` into a temporary
-folder) on the same table and prints the ratios, so before and after come from one run.
+`--baseline REV` also runs git revision REV of the current directory's repository
+(exported with `git archive` into a temporary folder) on the same table and prints the
+ratios, so before and after come from one run.
 """
 from __future__ import annotations
 

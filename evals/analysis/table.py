@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+from tqdm import tqdm
 
 from evals.analysis.points import Curve, Point, method_base, method_family
 from evals.records import SampleRecord
@@ -187,7 +188,8 @@ def curves_from_table(csv_path: str | Path, pair: str | None = None) -> list[Cur
     if not rows:
         raise ValueError(f"{path}: no data rows")
     parsed = []
-    for row, line in rows:
+    # a bar on a terminal only: 50,000 rows take several seconds
+    for row, line in tqdm(rows, desc="reading table", unit="row", disable=None, leave=False):
         where = f"{path}:{line}"
         method = (row["method"] or "").strip()
         bench = (row["benchmark"] or "").strip()

@@ -1,13 +1,16 @@
 """The shortcuts behind a fast `spectrum analyze` change no number: the sorted-array
 quantile equals np.quantile bit for bit, the cached binomial draws equal a fresh seeded
-draw, and the cached grid leaves the fit as it was."""
+draw, the cached grid leaves the fit as it was, and the Pareto scores keep each column's
+own spread."""
 import zlib
 
 import numpy as np
 import pytest
 
 from evals.analysis.bootstrap import binomial_draws, ci, quantile_sorted, resample
+from evals.analysis.pareto import dominance_all
 from evals.analysis.points import Point
+from evals.analysis.synthetic import synthetic_curve
 from evals.analysis.transition import fit_many, grid_cells, logistic_grid
 
 pytestmark = pytest.mark.fast
@@ -54,3 +57,17 @@ def test_grid_cells_are_built_once_per_lam_vector_and_match_logistic_grid():
     y = 0.2 + 0.5 / (1 + np.exp(-(lam - 0.43) / 0.05))
     f = fit_many(lam, y[None, :])
     assert abs(f["c"][0] - 0.43) <= 0.01 and abs(f["lo"][0] - 0.2) < 0.02 and abs(f["hi"][0] - 0.7) < 0.02
+
+
+def test_dominance_scores_use_each_columns_own_spread():
+    """score = min(d_acc / sd(d_acc reps), -d_tokens / sd(d_tokens reps)), one nanstd per
+    (merge, parent) column, bit for bit."""
+    lams = [0.0, 0.25, 0.5, 0.75, 1.0]
+    curve = synthetic_curve("linear", lams, [0.3, 0.5, 0.45, 0.6, 0.7], [100, 150, 260, 300, 400], n_problems=40)
+    pts = list(curve.series())
+    rs = resample(pts, n_boot=200, seed=1)
+    pairs = [(i, p) for i in (1, 2, 3) for p in (0, 4)]
+    for (m, p), d in zip(pairs, dominance_all(rs, pairs)):
+        da, dt = rs.acc[:, m] - rs.acc[:, p], rs.tokens[:, m] - rs.tokens[:, p]
+        want = min(d.d_acc / np.nanstd(da), -d.d_tokens / np.nanstd(dt))
+        assert d.score == float(want)
