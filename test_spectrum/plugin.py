@@ -78,9 +78,10 @@ MARKERS = (
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Registers the markers (so `-m gpu` works whatever rootdir pytest picks) and checks every
+    claim-suite option before collection: a bad one is one usage-error line."""
     for line in MARKERS:
         config.addinivalue_line("markers", line)
-    """Checks every claim-suite option before collection: a bad one is one usage-error line."""
     selected: set[str] = set()
     for pair_name in selected_pairs(config):
         try:
