@@ -52,7 +52,7 @@ def problem_weights(pair: str, benchmark: str, n_problems: int, n_boot: int, see
     return w
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)  # 8 MB at B = 1000: a (pair, benchmark) group at a time
 def binomial_draws(pair: str, benchmark: str, method: str | None, lam: str, n: int, accuracy: float,
                    n_boot: int, seed: int) -> np.ndarray:
     """Binomial(n, accuracy) / n replicates [B] of one aggregate point. Read-only; the seed
