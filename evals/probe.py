@@ -75,6 +75,18 @@ def _batches(n: int, size: int):
         yield slice(start, min(n, start + size))
 
 
+def left_padded(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(input ids, attention mask, position ids) of `rows` right-aligned in one batch, with
+    position ids from the mask as `generate` computes them; each (len(rows), longest row)."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, r in enumerate(rows):
+        ids[i, width - len(r):] = torch.tensor(r)
+        mask[i, width - len(r):] = 1
+    return ids, mask, (mask.cumsum(1) - 1).clamp(min=0)
+
+
 @torch.no_grad()
 def continuation_logprobs(model, seqs: list[list[int]], conts: list[list[int]], pad_id: int,
                           batch: int, cost: Cost) -> np.ndarray:
@@ -82,14 +94,8 @@ def continuation_logprobs(model, seqs: list[list[int]], conts: list[list[int]], 
     position ids from the attention mask (as `generate` computes them)."""
     out = np.empty(len(seqs))
     for sl in _batches(len(seqs), batch):
-        rows = [s + c for s, c in zip(seqs[sl], conts[sl])]
-        width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for i, r in enumerate(rows):
-            ids[i, width - len(r):] = torch.tensor(r)
-            mask[i, width - len(r):] = 1
-        pos = (mask.cumsum(1) - 1).clamp(min=0)
+        ids, mask, pos = left_padded([s + c for s, c in zip(seqs[sl], conts[sl])], pad_id)
+        width = ids.shape[1]
         dev = next(model.parameters()).device
         # rows are right-aligned: every scored position lies in the last `keep` (a real
         # vocabulary times the whole prompt would not fit in memory)
@@ -113,14 +119,7 @@ def greedy_start(model, seqs: list[list[int]], n_tokens: int, pad_id: int, batch
     for _ in range(n_tokens):
         cur = [s + o for s, o in zip(seqs, out)]
         for sl in _batches(len(cur), batch):
-            rows = cur[sl]
-            width = max(len(r) for r in rows)
-            ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for i, r in enumerate(rows):
-                ids[i, width - len(r):] = torch.tensor(r)
-                mask[i, width - len(r):] = 1
-            pos = (mask.cumsum(1) - 1).clamp(min=0)
+            ids, mask, pos = left_padded(cur[sl], pad_id)
             dev = next(model.parameters()).device
             logits = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev),
                            logits_to_keep=1).logits

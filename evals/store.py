@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Iterable
 
 from evals.records import RecordError, SampleRecord
+from evals.metrics import summary_table
 
 LOCK_TIMEOUT_S = 120.0
 
@@ -172,7 +173,6 @@ class ResultsStore:
 
     def summary(self, records: list[SampleRecord] | None = None, **kwargs) -> str:
         """A table per (model, method, lam, benchmark): see `evals.metrics.summary_table`."""
-        from evals.metrics import summary_table
 
         return summary_table(list(self._by_key.values()) if records is None else records, **kwargs)
 

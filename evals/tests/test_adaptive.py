@@ -13,6 +13,8 @@ from evals.sweep.adaptive import propose, run_adaptive, search_curve
 from evals.sweep.adaptive_settings import AdaptiveSettings
 from evals.sweep.config import SweepConfig
 from evals.tests.records_factory import make_record
+from evals.store import ResultsStore
+from evals.sweep.sequential import restamp, run_sequential
 
 pytestmark = pytest.mark.fast
 
@@ -131,7 +133,6 @@ def sampled_run(acc_at, tokens_at, calls, generated):
     u = np.random.default_rng(7).random((40, 16))
 
     def run_fn(cfg, progress=False):
-        from evals.store import ResultsStore
 
         n = cfg.params_for("synthetic").n
         calls.append((cfg.methods, cfg.lams, n))
@@ -152,7 +153,6 @@ def test_sequential_grows_only_points_whose_verdicts_can_change(tmp_path):
     # accuracy .3 (the direct level) at .25 and .5, .38 at .55, .8 (thinking) from .75 on; the
     # draws are shared, so equal levels give identical samples. .1 rides with the parents' first
     # full-count call (a sweep call always evaluates the parents)
-    from evals.sweep.sequential import restamp, run_sequential
 
     acc = {0.0: 0.3, 0.1: 0.3, 0.25: 0.3, 0.5: 0.3, 0.55: 0.38, 0.75: 0.8, 1.0: 0.8}
     calls, generated = [], []

@@ -21,6 +21,7 @@ from evals.probe_cli import grid
 from fixtures import task
 from fixtures.evaluate import evaluate
 from merging.inplace import InPlaceMerger
+from evals.probe_cli import add_parser
 
 pytestmark = pytest.mark.fast
 TINY = tiny_dir()
@@ -117,7 +118,6 @@ def test_bad_arguments_are_refused(live):
 
 
 def test_cli_end_to_end(tmp_path, capsys):
-    from evals.probe_cli import add_parser
 
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(f"pair: tiny\nmethods: [linear]\nbenchmarks: [synthetic]\nthreads: 1\n"

@@ -10,6 +10,7 @@ from evals.analysis.points import Curve, Point
 from evals.report.markdown import render_markdown
 from evals.report.plots import plot_tag
 from evals.report.writer import clean_stale_temps, write_report
+from evals.backends.transformers_backend import TransformersBackend
 
 pytestmark = pytest.mark.fast
 
@@ -65,7 +66,6 @@ def test_stale_temp_of_dead_writer_removed(tmp_path):
 
 
 def test_eval_backend_refuses_pickle_only_checkpoint(tmp_path):
-    from evals.backends.transformers_backend import TransformersBackend
 
     (tmp_path / "config.json").write_text('{"model_type": "qwen3"}')
     (tmp_path / "pytorch_model.bin").write_bytes(b"\x80\x04not really a pickle")

@@ -12,6 +12,7 @@ from evals.grading.thinking import split_tokens
 from evals.metrics import summarize_group, summary_table
 from evals.runner import grade_completion
 from evals.tests.records_factory import make_record
+from evals.analysis.table import curves_from_records
 
 pytestmark = pytest.mark.fast
 
@@ -65,7 +66,6 @@ def test_all_unknown_reports_unknown_not_zero():
 
 
 def test_analysis_thought_rate_unknown():
-    from evals.analysis.table import curves_from_records
 
     recs = [replace(r, lam=0.5, method="linear") for r in (_unknown("a", 10), _unknown("b", 30))]
     (curve,) = curves_from_records(recs)
