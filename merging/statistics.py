@@ -52,10 +52,11 @@ def additive_pass(collect: Callable[..., dict[str, float]],
 
 
 def run_passes(passes: Sequence[StatPass], params: dict,
-               slices: Callable[[Any], Iterable[Slice]]) -> Any:
+               slices: Callable[[Any], Iterable[Slice]], start: Any = None) -> Any:
     """Run the passes in order; `slices(previous)` yields every float tensor's slices once per
-    pass. Returns the last pass's result (None when there are no passes)."""
-    result = None
+    pass (or one tensor's, for per-tensor passes). The first pass sees `start` as `previous`.
+    Returns the last pass's result (`start` when there are no passes)."""
+    result = start
     for stat in passes:
         sums: dict[str, Any] = {}
         feed = iter(slices(result))
