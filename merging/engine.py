@@ -235,8 +235,12 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
             for k, temp in enumerate(temps):
                 copy_side_files(parents[copy_from].directory, temp)
                 write_config(parents[copy_from].config, temp, config_dtype)
-                write_provenance(temp, _record(spec, params, lams, k, seed, parents, copy_from, dtypes,
-                                               stats, diag, stream, max_bytes, device))
+                record = _record(spec, params, lams, k, seed, parents, copy_from, dtypes, stats, diag, stream,
+                                 max_bytes, device)
+                if hasattr(strength, "provenance"):  # a schedule: each tensor's rule and strength
+                    record["strength"] = strength.provenance([n for n in order if dtypes[n].is_floating_point],
+                                                             lams[k])
+                write_provenance(temp, record)
         except BaseException:
             for writer in writers:
                 writer.abort()
