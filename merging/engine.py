@@ -73,10 +73,6 @@ def _threads(n: int | None):
         torch.set_num_threads(before)
 
 
-def _pieces(numel: int, sliced: bool) -> list[tuple[int, int | None]]:
-    return pieces(numel, 1 if sliced else None, CHUNK_ELEMS)
-
-
 # (tensor name, first element, stop element or None = whole, phase: the index of the tensor's
 # own statistics pass it feeds, or WRITE)
 Piece = tuple[str, int, "int | None", int]
@@ -95,10 +91,10 @@ class _Stream:
         self.nonfinite: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def plan(self, order: list[str], sliced: bool, floats_only: bool) -> list[Piece]:
+    def plan(self, order: list[str]) -> list[Piece]:
         """Every float tensor in flat slices (the model-wide statistics' passes)."""
         return [(name, a, b, WRITE) for name in order if self.think[name].dtype.is_floating_point
-                for a, b in _pieces(self.think[name].numel, sliced)]
+                for a, b in pieces(self.think[name].numel, 1, CHUNK_ELEMS)]
 
     def plan_write(self, order: list[str]) -> list[Piece]:
         """The merge's pieces: each float tensor's slices (as the method cuts it) once per
@@ -107,7 +103,7 @@ class _Stream:
         for name in order:
             info = self.think[name]
             if not info.dtype.is_floating_point:
-                out += [(name, a, b, WRITE) for a, b in _pieces(info.numel, True)]
+                out += [(name, a, b, WRITE) for a, b in pieces(info.numel, 1, CHUNK_ELEMS)]
                 continue
             ranges = pieces(info.numel, self.run.unit(info.shape), CHUNK_ELEMS)
             for phase in range(len(self.run.tensor_passes(info.shape))):
@@ -157,13 +153,13 @@ class _Stream:
     def gather(self, order: list[str]):
         """The method's model-wide statistics: one stream of every float tensor per pass, in
         flat slices; the first pass checks (and counts) non-finite values."""
-        pieces = self.plan(order, True, True)
+        plan = self.plan(order)
         passes = 0
 
         def slices(previous):
             nonlocal passes
             passes += 1
-            with closing(self.stream(pieces, passes == 1, f"{self.spec.name} statistics")) as loaded:
+            with closing(self.stream(plan, passes == 1, f"{self.spec.name} statistics")) as loaded:
                 for (name, _, _, _), x in loaded:
                     yield x["direct"], x["think"], x.get("base"), self.think[name].numel
 

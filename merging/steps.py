@@ -303,6 +303,30 @@ def rank_projector(s: Tensor, v: Tensor, rank: int) -> Tensor:
     return (top @ top.T).float()
 
 
+def uses_left_gram(shape: tuple[int, ...]) -> bool:
+    """A large wide matrix (rows < cols, e.g. a 4B model's down_proj, 2560 x 9728): held whole,
+    it is mapped through its left Gram matrix M M^T (rows x rows) rather than an SVD, whose
+    float32 copies and workspace would hold several times the tensor."""
+    numel = math.prod(shape)
+    return numel > GRAM_MIN_ELEMS and numel // row_length(shape) < row_length(shape)
+
+
+def left_spectral(x: Tensor, gain: Callable[[Tensor], Tensor]) -> tuple[Tensor, Tensor]:
+    """(U diag(gain(s)) V^T of as_matrix(x) in x's shape, s): the map is Q as_matrix(x), Q =
+    U diag(gain(s)/s) U^T, with U, s from M M^T summed in float64 over column blocks (bounded
+    extra memory). `gain(s)` takes (and s is) the ascending singular values."""
+    m = as_matrix(f32(x))  # (rows, cols), rows < cols
+    gram = torch.zeros(m.shape[0], m.shape[0], dtype=torch.float64, device=m.device)
+    step = max(1, (1 << 22) // m.shape[0])
+    for c in range(0, m.shape[1], step):
+        block = m[:, c:c + step].double()
+        gram += block @ block.T
+    evals, u = torch.linalg.eigh(gram)
+    s = evals.clamp_min(0).sqrt()
+    g = torch.where(s > 0, gain(s) / torch.where(s > 0, s, 1.0), 0.0)
+    return (((u * g) @ u.T).float() @ m).reshape(x.shape), s
+
+
 def times_rows(x: Tensor, p: Tensor) -> Tensor:
     """x (a flat slice of whole rows) times P, row by row, in x's shape."""
     return (f32(x).reshape(-1, p.shape[0]) @ p).reshape(x.shape)

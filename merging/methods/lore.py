@@ -27,8 +27,8 @@ from typing import NamedTuple
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import (f32, gram_pass, midpoint, row_length, shift, sq_sum, svt, svt_projector,
-                           times_rows, uses_gram)
+from merging.steps import (f32, gram_pass, left_spectral, midpoint, row_length, shift, sq_sum, svt,
+                           svt_projector, times_rows, uses_gram, uses_left_gram)
 
 
 class State(NamedTuple):
@@ -56,6 +56,10 @@ def prepare(direct, think, base, params, gen, stats) -> State:
     """`stats`: (singular values, right vectors, numel) of the tensor's d/2 on the Gram route,
     else None."""
     half = half_difference(direct, think, base)
+    if stats is None and uses_left_gram(tuple(half.shape)):  # large and wide: held whole
+        mu = params["mu"]
+        delta, s = left_spectral(half, lambda s: (s - mu).clamp_min(0))
+        return State(direct, think, delta, sq_sum(half), int((s > mu).sum()), 1.0)
     if stats is None:
         delta, rank = svt(half, params["mu"])
         return State(direct, think, delta, sq_sum(half), rank, 1.0)

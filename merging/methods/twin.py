@@ -21,12 +21,13 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import torch
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import (f32, gram_pass, keep_at_least, low_rank, midpoint, rank_projector,
-                           row_length, shift, sq_sum, threshold_passes, times_rows, top_count,
-                           uses_gram)
+from merging.steps import (f32, gram_pass, keep_at_least, left_spectral, low_rank, midpoint,
+                           rank_projector, row_length, shift, sq_sum, threshold_passes, times_rows,
+                           top_count, uses_gram, uses_left_gram)
 
 
 class State(NamedTuple):
@@ -61,6 +62,10 @@ def prepare(direct, think, base, params, gen, stats) -> State:
     half = half_difference(direct, think, base)["half"]
     if params["mode"] == "topk":
         delta = keep_at_least(half, stats["half"] if stats else None)
+    elif stats is None and uses_left_gram(tuple(half.shape)):  # large and wide: held whole
+        rank = math.ceil(params["rank_frac"] * half.shape[0])
+        delta = half if rank >= half.shape[0] else left_spectral(
+            half, lambda s: torch.where(torch.arange(s.numel(), device=s.device) >= s.numel() - rank, s, 0.0))[0]
     elif stats is None:
         delta, _ = low_rank(half, params["rank_frac"])
     else:  # the Gram route (large tall tensors): `stats` = (singular values, right vectors, numel)

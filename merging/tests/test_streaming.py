@@ -191,3 +191,15 @@ def test_gram_route_streams_on_disk_as_in_memory(tied_bf16, tmp_path, monkeypatc
     live = target.state_dict()
     for name, tensor in load_state_dict(out).items():
         assert torch.equal(live[name], tensor), name
+
+
+@pytest.mark.parametrize("method,params,exact", [("lore", {"mu": 0.5}, lambda h: svt(h, 0.5)[0]),
+                                                 ("twin", {"mode": "svd", "rank_frac": 0.5},
+                                                  lambda h: low_rank(h, 0.5)[0])])
+def test_large_wide_tensors_go_through_the_left_gram_matrix(monkeypatch, method, params, exact):
+    monkeypatch.setattr(merging.steps, "GRAM_MIN_ELEMS", 100)
+    g = torch.Generator().manual_seed(9)
+    d = torch.randn(6, 50, generator=g)
+    t = d + torch.randn(6, 50, generator=g)
+    state = driver_prepare(method, params, d, t, None)
+    torch.testing.assert_close(state.delta, exact((t - d) / 2), rtol=0, atol=1e-5)
