@@ -29,9 +29,9 @@ from typing import Any, NamedTuple
 
 from torch import Tensor
 
+from merging import statistics
 from merging.parents import ParentTensors
 from merging.registry import MethodSpec, get_method
-from merging import statistics
 from merging.statistics import Slice, run_passes, sliced
 from merging.steps import tensor_generator
 

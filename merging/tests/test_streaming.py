@@ -17,7 +17,7 @@ from merging.engine import merge
 from merging.inplace import InPlaceMerger
 from merging.registry import get_method
 from merging.steps import (dare_drop, high_histogram, keep_at_least, keep_top_magnitude, locate, low_rank,
-                           skipped, svt, task_vector, tensor_generator, threshold_passes)
+                           midpoint, skipped, svt, task_vector, tensor_generator, threshold_passes)
 
 pytestmark = pytest.mark.fast
 
@@ -32,6 +32,11 @@ def bf16_trio(n, seed=0):
     g = torch.Generator().manual_seed(seed)
     base = torch.randn(n, generator=g).bfloat16()
     return [(base.float() + 0.01 * torch.randn(n, generator=g)).bfloat16() for _ in range(2)] + [base]
+
+
+def same_bits(a, b) -> bool:
+    """Equal bit patterns (torch.equal would let -0.0 pass for +0.0)."""
+    return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a.view(torch.int32), b.view(torch.int32))
 
 
 def driver_prepare(method, params, d, t, b, name="w", seed=0):
@@ -56,6 +61,33 @@ def test_ties_trim_equals_whole_tensor_kthvalue(monkeypatch, chunk, density):
         assert torch.equal(got, keep_top_magnitude(task_vector(x, b), density))  # revision 1's trim
 
 
+def old_ties_at(direct, think, base, lam):
+    """Revision 1's TIES merge of trimmed task vectors, verbatim: torch.where election and a
+    zero-started disjoint mean."""
+    w = (1.0 - lam, lam)
+    ws = direct * w[0]
+    ws += think * w[1]
+    elected = torch.where(ws >= 0, 1.0, -1.0).to(ws)
+    num, den = torch.zeros_like(elected), torch.zeros_like(elected)
+    for x, wx in zip((direct, think), w):
+        agree = ((x != 0) & (torch.sign(x) == elected)).to(elected)
+        num += (x * wx) * agree
+        den += agree * wx
+    safe = torch.where(den != 0, den, 1.0)
+    return base + torch.where(den != 0, num / safe, 0.0)
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.3, 0.5, 1.0, -0.5, 1.5])
+@pytest.mark.parametrize("density", [0.3, 1.0])
+def test_ties_merge_is_revision_1_bit_for_bit(lam, density):
+    d, t, b = (x.float() for x in bf16_trio(20_000, seed=4))
+    b[::7] = -0.0  # signed zeros in the base: the one place a zero's sign could show
+    d[::11], t[::13] = b[::11], b[::13]  # entries with no task vector
+    state = driver_prepare("ties", {"density": density}, d, t, b)
+    old = [keep_top_magnitude(task_vector(x, b), density) for x in (d, t)]
+    assert same_bits(get_method("ties").at(state, lam), old_ties_at(*old, b, lam))
+
+
 @pytest.mark.parametrize("chunk", [64, 1 << 20])
 @pytest.mark.parametrize("mask_rate", [0.0, 0.5, 0.9, 0.9999, 1.0])
 def test_twin_topk_equals_whole_tensor_kthvalue(monkeypatch, chunk, mask_rate):
@@ -63,7 +95,10 @@ def test_twin_topk_equals_whole_tensor_kthvalue(monkeypatch, chunk, mask_rate):
     d, t, _ = bf16_trio(3001, seed=1)
     state = driver_prepare("twin", {"mask_rate": mask_rate}, d, t, None)
     half = (t.float() - d.float()) * 0.5
-    assert torch.equal(state.delta, keep_top_magnitude(half, 1.0 - mask_rate))
+    old = keep_top_magnitude(half, 1.0 - mask_rate)
+    assert torch.equal(state.delta, old)
+    for lam in (0.0, 0.3, 1.0):  # the merge itself: revision 1's bits, zero signs included
+        assert same_bits(get_method("twin").at(state, lam), midpoint(d, t) + old * (2.0 * lam - 1.0))
 
 
 def test_threshold_keeps_every_tie_and_nothing_at_count_zero():
@@ -113,7 +148,7 @@ def test_dare_inverse_is_revision_1_bit_for_bit(tied_bf16, tmp_path, monkeypatch
         d, t, b = (sd[name].float() for sd in parents)
         tau_d, tau_t = old_dare(d, t, b, p, "inverse", 5, name)
         expect = b + (tau_d * 0.7 + tau_t * 0.3)  # revision 1's apply_task_vectors
-        assert torch.equal(tensor, expect), name
+        assert same_bits(tensor, expect), name
 
 
 @pytest.mark.parametrize("chunk", [97, 1 << 20])
