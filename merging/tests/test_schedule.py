@@ -145,3 +145,21 @@ def test_cli_lam_schedule_reads_the_layer_count_from_the_config(tied_bf16, tmp_p
     with pytest.raises(ValueError, match="matches no tensor of --think"):
         bad.func(bad)
     assert not (tmp_path / "x").exists()
+
+
+def test_config_file_takes_a_schedule_mapping(tied_bf16, tmp_path):
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    config = tmp_path / "merge.yaml"
+    out = tmp_path / "m"
+    config.write_text(f"method: linear\ndirect: {tied_bf16['direct']}\nthink: {tied_bf16['think']}\n"
+                      f"lam: 0.8\nout: {out}\nlam_schedule:\n  mlp: 1.5\n  default: 0.5\n")
+    args = parser.parse_args(["merge", "--config", str(config), "--no-progress"])
+    with pytest.raises(ValueError, match=r"\(rule 'mlp'\) gets strength 1.2 at lam 0.8.*--allow-extrapolation"):
+        args.func(args)
+    assert not out.exists()
+    args = parser.parse_args(["merge", "--config", str(config), "--no-progress", "--allow-extrapolation"])
+    assert args.func(args) == 0
+    tensors = json.loads((out / "merge_provenance.json").read_text())["strength"]["tensors"]
+    assert tensors["model.layers.1.mlp.down_proj.weight"] == {"rule": "rule 'mlp'", "strength": 0.8 * 1.5}
+    assert tensors["model.embed_tokens.weight"] == {"rule": "default", "strength": 0.8 * 0.5}
