@@ -331,3 +331,17 @@ def test_elementwise_methods_slice_exactly(trio, method):
     gen = driver.generator("w", direct.numel())
     parts = [spec.at(driver.prepare("w", *cut(a), gen, stats), 0.37) for a in range(0, direct.numel(), 7)]
     assert torch.equal(torch.cat(parts), whole)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("lam,scale", [(0.0, 1.0), (0.3, 1.0), (1.0, 1.0), (0.7, 0.5), (-0.4, 2.0)])
+def test_task_arithmetic_at_into_equals_at(dtype, lam, scale):
+    g = torch.Generator().manual_seed(12)
+    d, th, b = (torch.randn(5001, generator=g).to(dtype) for _ in range(3))
+    spec = get_method("task_arithmetic")
+    state = spec.prepare(d.float(), th.float(), b.float(), {"scale": scale}, None, None)
+    out = torch.empty(5001, dtype=dtype)
+    spec.into(state, lam, out)
+    expect = spec.at(state, lam).to(dtype)
+    assert torch.equal(out.view(torch.int16 if dtype == torch.bfloat16 else torch.int32),
+                       expect.view(torch.int16 if dtype == torch.bfloat16 else torch.int32))
