@@ -49,6 +49,17 @@ def apply_task_vectors(base: Tensor, tau_direct: Tensor, tau_think: Tensor, lam:
     return f32(base) + (tau if scale == 1.0 else tau * scale)
 
 
+def apply_task_vectors_into(base: Tensor, tau_direct: Tensor, tau_think: Tensor, lam: float, out: Tensor,
+                            scale: float = 1.0) -> None:
+    """out <- apply_task_vectors(...) rounded to out's dtype, bit for bit: the same operations
+    in the same order (base + tau == tau + base exactly), with one temporary, and the final
+    float32 sum rounded once into `out`."""
+    tau = combine(tau_direct, 1.0 - lam, tau_think, lam)
+    if scale != 1.0:
+        tau.mul_(scale)
+    torch.add(tau.reshape(out.shape), f32(base).reshape(out.shape), out=out)
+
+
 def lerp(a: Tensor, b: Tensor, w: float) -> Tensor:
     """(1 - w) * a + w * b in float32 by torch.lerp: a + w * (b - a) for |w| < 0.5, else
     b - (1 - w) * (b - a). Exact at both ends (w = 0 gives a, w = 1 gives b, bit for bit)."""

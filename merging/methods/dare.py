@@ -28,7 +28,8 @@ from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
 from merging.statistics import StatPass
-from merging.steps import abs_sum, apply_task_vectors, dare_keep, skipped, task_vector
+from merging.steps import (abs_sum, apply_task_vectors, apply_task_vectors_into, dare_keep, skipped,
+                           task_vector)
 
 
 class State(NamedTuple):
@@ -77,6 +78,10 @@ def at(state: State, lam: float) -> Tensor:
     return apply_task_vectors(state.base, state.direct, state.think, lam)
 
 
+def at_into(state: State, lam: float, out: Tensor) -> None:
+    apply_task_vectors_into(state.base, state.direct, state.think, lam, out)
+
+
 SPEC = register(
     MethodSpec(
         name="dare",
@@ -92,6 +97,7 @@ SPEC = register(
         revision=2,  # l1 ratios summed slice by slice since revision 2 (inverse: same bits)
         prepare=prepare,
         at=at,
+        at_into=at_into,
         elementwise=True,  # given the tensor's streams (and L1 ratios)
         streams=streams,
         tensor_statistics=tensor_statistics,

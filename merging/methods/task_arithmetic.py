@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import torch
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import apply_task_vectors, f32, task_vector
+from merging.steps import apply_task_vectors, apply_task_vectors_into, task_vector
 
 
 class State(NamedTuple):
@@ -33,14 +32,8 @@ def at(state: State, lam: float) -> Tensor:
 
 
 def at_into(state: State, lam: float, out: Tensor) -> None:
-    """`at` rounded into `out` with the same operations in the same order, in place (no
-    temporaries beyond the two task vectors): base + tau equals tau + base exactly, and the
-    final sum computed in float32 is rounded once into out's dtype, as `out.copy_(at(...))`."""
-    tau = task_vector(state.direct, state.base).mul_(1.0 - lam)
-    tau.add_(task_vector(state.think, state.base).mul_(lam))
-    if state.scale != 1.0:
-        tau.mul_(state.scale)
-    torch.add(tau.reshape(out.shape), f32(state.base).reshape(out.shape), out=out)
+    apply_task_vectors_into(state.base, task_vector(state.direct, state.base),
+                            task_vector(state.think, state.base), lam, out, state.scale)
 
 
 SPEC = register(

@@ -335,11 +335,13 @@ def test_elementwise_methods_slice_exactly(trio, method):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("lam,scale", [(0.0, 1.0), (0.3, 1.0), (1.0, 1.0), (0.7, 0.5), (-0.4, 2.0)])
-def test_task_arithmetic_at_into_equals_at(dtype, lam, scale):
+@pytest.mark.parametrize("method", ["task_arithmetic", "dare"])
+def test_task_vector_methods_at_into_equals_at(dtype, lam, scale, method):
     g = torch.Generator().manual_seed(12)
     d, th, b = (torch.randn(5001, generator=g).to(dtype) for _ in range(3))
-    spec = get_method("task_arithmetic")
-    state = spec.prepare(d.float(), th.float(), b.float(), {"scale": scale}, None, None)
+    spec = get_method(method)
+    params = {"scale": scale} if method == "task_arithmetic" else {"p": 0.3}
+    state = MethodRun(method, params, has_base=True).prepare("w", d.float(), th.float(), b.float())
     out = torch.empty(5001, dtype=dtype)
     spec.into(state, lam, out)
     expect = spec.at(state, lam).to(dtype)
