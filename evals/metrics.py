@@ -4,8 +4,12 @@
   (never the first sample alone). Every problem weighs the same, whatever its k.
 - tokens: generated tokens per sample, split into reasoning (up to the last `</think>`)
   and answer, averaged per problem then over problems like accuracy.
-- truncation / malformed / think rates: shares of samples.
-- 95% CI: percentile bootstrap over problems (seeded numpy Generator).
+- truncation / malformed / think rates: shares of samples. Samples whose reasoning/answer
+  split is unknown (`split_known` False: no `</think>` in the paper's raw ChatML mode) are
+  left out of the reasoning/answer token means and the think rate; when no sample of a
+  group has a known split those figures are None ("unknown"), never 0.
+- 95% CI: percentile bootstrap over problems, drawn by `evals.analysis.bootstrap` (the same
+  replicates, hence the same interval, as the claims report's for that point).
 - paired difference of two models on the problems both answered: resample problems once
   and take both models' per-problem means from the same draw (every merge sees the same
   problems, so pairing removes the problem-difficulty variance).
@@ -19,9 +23,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from evals.analysis.bootstrap import ci, problem_weights
 from evals.records import SampleRecord
 
-N_BOOT = 2000
+N_BOOT = 1000  # the claims report's default (spectrum report/sweep --n-boot)
 
 
 @dataclass(frozen=True)
@@ -39,11 +44,11 @@ class Summary:
     ci_low: float | None
     ci_high: float | None
     mean_tokens: float
-    mean_reasoning_tokens: float
-    mean_answer_tokens: float
+    mean_reasoning_tokens: float | None  # None: the split is unknown for every sample
+    mean_answer_tokens: float | None
     truncation_rate: float
     malformed_rate: float
-    think_rate: float
+    think_rate: float | None
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,10 @@ class PairedDifference:
         return self.ci_low > 0 or self.ci_high < 0
 
 
-def _graded(r: SampleRecord) -> bool:
-    return r.meta.get("graded", True)
+def is_graded(record: SampleRecord) -> bool:
+    """False for a sample whose score comes later (a rubric judge, e.g. creative writing):
+    its `correct` is a placeholder, not a zero (the runner sets meta["graded"])."""
+    return record.meta.get("graded", True)
 
 
 def per_problem(records: Iterable[SampleRecord], metric: str = "accuracy") -> dict[str, float]:
@@ -90,16 +97,15 @@ def avg_at_k(records: Sequence[SampleRecord]) -> float:
     return float(np.mean(list(pp.values())))
 
 
-def bootstrap_ci(values: Sequence[float], *, n_boot: int = N_BOOT, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean of per-problem values."""
+def bootstrap_ci(values: Sequence[float], *, n_boot: int = N_BOOT, seed: int = 0, level: float = 0.95,
+                 pair: str = "", benchmark: str = "") -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean of per-problem values (in sorted problem-id order),
+    with the replicates `evals.analysis.bootstrap` draws for (pair, benchmark)."""
     v = np.asarray(values, dtype=np.float64)  # (n_problems,)
     if v.size == 0:
         raise ValueError("bootstrap_ci: no values")
-    idx = np.random.default_rng(seed).integers(0, v.size, size=(n_boot, v.size))  # (n_boot, n)
-    means = v[idx].mean(axis=1)
-    alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
-    return float(lo), float(hi)
+    w = problem_weights(pair, benchmark, v.size, n_boot, seed)  # (n_boot, n) counts, rows sum to n
+    return ci(w @ v / v.size, level)
 
 
 def _group_key(r: SampleRecord) -> tuple:
@@ -112,26 +118,28 @@ def summarize_group(records: Sequence[SampleRecord], *, n_boot: int = N_BOOT, se
     counts: dict[str, int] = defaultdict(int)
     for r in records:
         counts[r.problem_id] += 1
-    graded = all(_graded(r) for r in records)
+    graded = all(is_graded(r) for r in records)
     acc = lo = hi = None
     if graded:
-        pp = list(per_problem(records, "accuracy").values())
+        by_id = per_problem(records, "accuracy")
+        pp = [by_id[pid] for pid in sorted(by_id)]
         acc = float(np.mean(pp))
-        lo, hi = bootstrap_ci(pp, n_boot=n_boot, seed=seed)
+        lo, hi = bootstrap_ci(pp, n_boot=n_boot, seed=seed, pair=first.pair, benchmark=first.benchmark)
 
-    def mean_of(metric: str) -> float:
-        return float(np.mean(list(per_problem(records, metric).values())))
+    def mean_of(metric: str, rs: Sequence[SampleRecord] = records) -> float | None:
+        return float(np.mean(list(per_problem(rs, metric).values()))) if rs else None
 
     n = len(records)
+    known = [r for r in records if r.split_known]
     return Summary(
         model=first.model, method=first.method, lam=first.lam, benchmark=first.benchmark,
         prompt_mode=first.prompt_mode, n_problems=len(counts), n_samples=n,
         k_min=min(counts.values()), k_max=max(counts.values()), accuracy=acc, ci_low=lo, ci_high=hi,
-        mean_tokens=mean_of("tokens"), mean_reasoning_tokens=mean_of("reasoning_tokens"),
-        mean_answer_tokens=mean_of("answer_tokens"),
+        mean_tokens=mean_of("tokens"), mean_reasoning_tokens=mean_of("reasoning_tokens", known),
+        mean_answer_tokens=mean_of("answer_tokens", known),
         truncation_rate=sum(r.truncated for r in records) / n,
         malformed_rate=sum(r.malformed for r in records) / n,
-        think_rate=sum(bool(r.meta.get("thought")) for r in records) / n,
+        think_rate=sum(bool(r.meta.get("thought")) for r in known) / len(known) if known else None,
     )
 
 
@@ -143,6 +151,10 @@ def summarize(records: Iterable[SampleRecord], *, n_boot: int = N_BOOT, seed: in
     return [summarize_group(g, n_boot=n_boot, seed=seed) for g in groups.values()]
 
 
+def _or_unknown(x: float | None) -> str:
+    return "unknown" if x is None else f"{x:.1f}"
+
+
 def summary_table(records: Iterable[SampleRecord], *, n_boot: int = N_BOOT, seed: int = 0, tablefmt: str = "github") -> str:
     from tabulate import tabulate
 
@@ -151,8 +163,9 @@ def summary_table(records: Iterable[SampleRecord], *, n_boot: int = N_BOOT, seed
         acc = "-" if s.accuracy is None else f"{100 * s.accuracy:.1f} [{100 * s.ci_low:.1f}, {100 * s.ci_high:.1f}]"
         k = str(s.k_min) if s.k_min == s.k_max else f"{s.k_min}-{s.k_max}"
         rows.append([s.model, s.method or "-", "-" if s.lam is None else f"{s.lam:g}", s.benchmark, s.n_problems, k,
-                     acc, f"{s.mean_tokens:.1f}", f"{s.mean_reasoning_tokens:.1f}", f"{s.mean_answer_tokens:.1f}",
-                     f"{100 * s.truncation_rate:.1f}", f"{100 * s.malformed_rate:.1f}", f"{100 * s.think_rate:.1f}"])
+                     acc, f"{s.mean_tokens:.1f}", _or_unknown(s.mean_reasoning_tokens), _or_unknown(s.mean_answer_tokens),
+                     f"{100 * s.truncation_rate:.1f}", f"{100 * s.malformed_rate:.1f}",
+                     _or_unknown(None if s.think_rate is None else 100 * s.think_rate)])
     headers = ["model", "method", "lam", "benchmark", "problems", "k", "avg@k % [95% CI]", "tokens",
                "reasoning", "answer", "trunc %", "malformed %", "thinks %"]
     return tabulate(rows, headers=headers, tablefmt=tablefmt)

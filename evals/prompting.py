@@ -7,7 +7,12 @@ Modes (recorded in every SampleRecord as `prompt_mode`):
 - "chatml_system": the paper's raw ChatML prompt, as its code (`thulanxc/ThinkingSpectrum`,
   Reasoning_Benchmarks/utils.py, prompt type "qwen25-no-cot", used for every benchmark)
   builds it: a fixed system message, the bare question as user message, no template.
-  The system wording is copied verbatim, including its typo "anwser".
+  The system wording is copied verbatim, including its typo "anwser". The user turn is
+  `problem.meta["question"]`, which each benchmark fills with the harness's question text
+  (GPQA: the question, then `\nAnswer Choices: (A) .. (B) .. (C) .. (D) ..` in the file's
+  option order); tests/test_paper_prompts.py compares every benchmark with a literal.
+  Thinking models get no `<think>` here and often never write `</think>`: their split is
+  recorded as unknown (see evals.grading.thinking).
 - "raw": the problem's prompt text as it is (synthetic fixtures trained without a template).
 """
 from __future__ import annotations

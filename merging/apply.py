@@ -13,6 +13,15 @@ per-tensor generator (seeded by (seed, tensor name)), the model-wide statistics 
 (`merging.statistics`: EMR's rescalers today; any method declaring `statistics` passes
 tomorrow) and the strength given to `at` are written once.
 
+Paper compatibility (`paper_compat=True`, off by default): the method reproduces the paper's
+code where it differs (each method's docstring says how). On a tied model (lm_head tied to
+embed_tokens, as Qwen3-4B) the paper's loops over `state_dict()` visit the embedding twice
+(once as `model.embed_tokens.weight`, once as `lm_head.weight`, the same tensor): under
+paper_compat each name in `tied` is visited twice in the model-wide statistics (its slices
+are fed twice) and its `prepare` sees `params["visits"] == 2` (TIES adds its merged task
+vector twice, as the paper's in-place `+=` does). Every `prepare`/statistics pass receives
+the validated params plus `paper_compat` (bool). `tied_embeddings` finds the tied names.
+
 Strength: `into` asks `strength(name, lam)` for the lam of each tensor; the default is lam
 itself. A per-tensor schedule (a mapping from name patterns to strengths, a per-layer
 curve) is such a function, passed as `MethodRun(..., strength=...)`.
@@ -32,7 +41,7 @@ from torch import Tensor
 from merging import statistics
 from merging.parents import ParentTensors
 from merging.registry import MethodSpec, get_method
-from merging.statistics import Slice, run_passes, sliced
+from merging.statistics import RefinedStats, Slice, run_passes, sliced
 from merging.steps import tensor_generator
 
 Strength = Callable[[str, float], float]  # (tensor name, the point's lam) -> that tensor's lam
@@ -75,39 +84,89 @@ def check_base(spec: MethodSpec, has_base: bool, where: str) -> None:
         raise ValueError(f"method {spec.name!r} does not use a base model: drop {where}")
 
 
+def tied_embeddings(names: Sequence[str], config: Mapping | None = None) -> tuple[str, ...]:
+    """The embedding names that a tied model's `state_dict()` also lists as `lm_head.weight`:
+    the checkpoint stores no `lm_head.weight` and its config does not say untied."""
+    if "lm_head.weight" in names or (config is not None and config.get("tie_word_embeddings") is False):
+        return ()
+    return tuple(n for n in names if n.endswith("embed_tokens.weight"))
+
+
 class MethodRun:
     """One method, its validated parameters, its seed, its statistics and its strength."""
 
     def __init__(self, method: str, params: Mapping | Iterable[str] | None = None, *, seed: int = 0,
-                 has_base: bool, where: str = "base=", strength: Strength | None = None):
+                 has_base: bool, where: str = "base=", strength: Strength | None = None,
+                 paper_compat: bool = False, tied: Iterable[str] = ()):
         self.spec = get_method(method)
         self.params = self.spec.validate_params(params)
         check_base(self.spec, has_base, where)
         self.seed = seed
         self.strength = strength or uniform
+        self.paper_compat = bool(paper_compat)
+        self.tied = tuple(tied)
+        self.call_params = {**self.params, "paper_compat": self.paper_compat}
         self.stats: Any = None
+        self._slices: Callable[[Any], Iterable[Slice]] | None = None
 
     @property
     def needs_stats(self) -> bool:
-        return bool(self.spec.model_statistics)
+        passes = self.spec.model_statistics
+        return bool(passes) and (passes[0].needed is None or passes[0].needed(self.call_params, None))
+
+    @property
+    def elementwise(self) -> bool:
+        """Whether prepare/at may be fed flat slices at these parameters."""
+        return self.spec.is_elementwise(self.params)
+
+    def visits(self, name: str) -> int:
+        """How often the paper's state-dict loop visits `name` (2 for a tied embedding under
+        paper_compat, else 1)."""
+        return 2 if self.paper_compat and name in self.tied else 1
+
+    def visit_order(self, names: Iterable[str]) -> list[str]:
+        """`names` with each repeated `visits(name)` times: the statistics passes' order."""
+        return [n for n in names for _ in range(self.visits(n))]
 
     def gather(self, slices: Callable[[Any], Iterable[Slice]]) -> Any:
         """Run the method's model-wide passes over `slices(previous)` (every float tensor, in
-        order, in flat slices) and keep the result for `prepare`. None without passes."""
-        self.stats = run_passes(self.spec.model_statistics, self.params, slices)
+        order, in flat slices, a tensor fed `visits(name)` times) and keep the result for
+        `prepare`; `slices` is kept for `refine`. None without passes."""
+        self._slices = slices
+        self.stats = run_passes(self.spec.model_statistics, self.call_params, slices)
         return self.stats
+
+    def refine(self, lams: Iterable[float], names: Iterable[str] | None = None) -> None:
+        """Make lam-dependent statistics exact for `lams` (as each of `names` sees them through
+        `strength`), running the last pass again when they ask for it."""
+        if not isinstance(self.stats, RefinedStats):
+            return
+        wanted = set(lams) if names is None else {self.strength(n, lam) for n in names for lam in lams}
+        if self.stats.request(wanted):
+            self.stats = run_passes(self.spec.model_statistics[-1:], self.call_params, self._slices,
+                                    initial=self.stats)
+
+    def stats_record(self) -> Any:
+        """The statistics as provenance records them (JSON-able)."""
+        return self.stats.describe() if isinstance(self.stats, RefinedStats) else self.stats
+
+    def tensor_params(self, name: str) -> dict:
+        """What `prepare` and the per-tensor passes of `name` receive: the validated params,
+        `paper_compat`, and `visits` when the paper's loop visits `name` twice."""
+        visits = self.visits(name)
+        return self.call_params if visits == 1 else {**self.call_params, "visits": visits}
 
     def generator(self, name: str, numel: int) -> Any:
         """The random streams of tensor `name` (of `numel` elements), fresh: its generator,
         seeded by (seed, name), as the method's `streams` shapes it."""
         gen = tensor_generator(self.seed, name)
-        return gen if self.spec.streams is None else self.spec.streams(gen, numel, self.params)
+        return gen if self.spec.streams is None else self.spec.streams(gen, numel, self.call_params)
 
     def unit(self, shape: Sequence[int]) -> int | None:
-        return self.spec.unit(tuple(shape), self.params)
+        return self.spec.unit(tuple(shape), self.call_params)
 
     def tensor_passes(self, shape: Sequence[int]) -> tuple:
-        return self.spec.tensor_passes(self.params, tuple(shape))
+        return self.spec.tensor_passes(self.call_params, tuple(shape))
 
     def tensor_stats(self, name: str, shape: Sequence[int], slices: Callable[[Any], Iterable[Slice]]) -> Any:
         """The per-tensor statistics of `name` from `slices(previous)` (its slices, in order,
@@ -116,7 +175,7 @@ class MethodRun:
         if not passes:
             return self.stats
         numel = math.prod(shape)
-        return run_passes(passes, self.params, slices,
+        return run_passes(passes, self.tensor_params(name), slices,
                           TensorStart(tuple(shape), numel, self.stats, self.generator(name, numel)))
 
     def prepare(self, name: str, direct: Tensor, think: Tensor, base: Tensor | None,
@@ -136,11 +195,13 @@ class MethodRun:
             stats = self.tensor_stats(name, shape, slices)
         if gen is None:
             gen = self.generator(name, direct.numel())
-        return self.spec.prepare(direct, think, base, self.params, gen, stats)
+        return self.spec.prepare(direct, think, base, self.tensor_params(name), gen, stats)
 
     def into(self, state: Any, name: str, lam: float, out: Tensor) -> None:
         """theta(strength(name, lam)) of one tensor (or slice) into `out`, rounded to its dtype."""
-        self.spec.into(state, self.strength(name, lam), out)
+        lam = self.strength(name, lam)
+        self.refine([lam])
+        self.spec.into(state, lam, out)
 
     def diagnose(self, state: Any, sums: dict[str, float]) -> None:
         """Add this state's diagnostic figures into `sums`."""
@@ -163,7 +224,7 @@ class TensorStates:
         self.run, self.parents, self.cache = run, parents, cache
         self.names = parents.floats() if names is None else list(names)
         if run.needs_stats:
-            run.gather(lambda previous: sliced(self.names, parents.inputs))
+            run.gather(lambda previous: sliced(run.visit_order(self.names), parents.inputs))
         self._states: dict[str, Any] = {}
 
     def prepare_all(self) -> None:

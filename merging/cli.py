@@ -6,6 +6,7 @@
     spectrum merge --config merge.yaml             # YAML keys = flag names (flags win)
     spectrum merge --method linear --direct D --think T --out m/ --lam 1 \
         --lam-schedule '{"default": 0.5, "self_attn": 0.8}'   # per-tensor strengths, scaled by lam
+    spectrum merge --method surgical --direct D --think T --lam 0.05 --paper-compat --out m/
 
 A schedule (`--lam-schedule FILE|JSON`, or `lam_schedule:` in --config) gives each tensor its
 own strength, lam * v(name): see merging/schedule.py for the rules (first match wins, layer
@@ -16,13 +17,15 @@ curves) and how lam scales them.
 from __future__ import annotations
 
 import argparse
+import math
 import textwrap
 from pathlib import Path
 
 import yaml
 
 from merging.checkpoint import open_checkpoint
-from merging.engine import merge, sweep_outs
+from merging.engine import merge
+from merging.output import sweep_outs
 from merging.registry import get_method, list_methods
 from merging.schedule import Schedule
 
@@ -31,7 +34,7 @@ DEFAULTS = {
     "method": None, "direct": None, "think": None, "base": None, "lam": None, "out": None,
     "param": [], "params": {}, "seed": 0, "device": "cpu", "dtype": None, "max_shard_size": "5GB",
     "copy_from": "think", "force": False, "allow_extrapolation": False, "allow_nonfinite": False,
-    "progress": True, "lam_schedule": None,
+    "progress": True, "lam_schedule": None, "paper_compat": False,
 }
 
 
@@ -81,6 +84,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", default=None, help="replace existing outputs")
     p.add_argument("--allow-extrapolation", action="store_true", default=None, help="allow lam outside [0, 1]")
     p.add_argument("--allow-nonfinite", action="store_true", default=None, help="merge parents holding NaN/Inf")
+    p.add_argument("--paper-compat", action="store_true", default=None,
+                   help="reproduce the paper's code where it differs (tied embedding counted/added twice "
+                   "in ties, emr and the top-share merges; int() counting); recorded in provenance")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="no progress bar")
     p.set_defaults(func=run)
     return p
@@ -109,9 +115,15 @@ def _load_yaml(path: Path) -> dict:
 def _parse_lams(value) -> list[float]:
     items = value if isinstance(value, (list, tuple)) else str(value).split(",")
     try:
-        return [float(x) for x in items if str(x).strip() != ""]
+        lams = [float(x) for x in items if str(x).strip() != ""]
     except ValueError:
         raise ValueError(f"--lam {value!r}: expected a number or a comma list like 0.1,0.5,0.9") from None
+    if not lams or not all(math.isfinite(x) for x in lams):
+        raise ValueError(f"--lam {value!r}: expected finite numbers, e.g. 0.1,0.5,0.9")
+    repeated = sorted({x for x in lams if lams.count(x) > 1})
+    if repeated:
+        raise ValueError(f"--lam {value!r}: {', '.join(f'{x:g}' for x in repeated)} given twice; give each lam once")
+    return lams
 
 
 def resolve_args(args: argparse.Namespace) -> dict:
@@ -130,6 +142,9 @@ def resolve_args(args: argparse.Namespace) -> dict:
         key, sep, value = str(item).partition("=")
         if not sep:
             raise ValueError(f"--param {item!r}: expected K=V, e.g. --param p=0.2")
+        if key.strip() in params:
+            raise ValueError(f"--param {key.strip()} given twice ({key.strip()}={params[key.strip()]}, {item}); "
+                             "give each parameter once")
         params[key.strip()] = value
     merged["params"] = get_method(merged["method"]).validate_params(params)
     merged["lam"] = _parse_lams(merged["lam"])
@@ -157,7 +172,8 @@ def run(args: argparse.Namespace) -> int:
         a["method"], a["direct"], a["think"], a["base"], lams=a["lam"], outs=outs, params=a["params"],
         seed=int(a["seed"]), dtype=a["dtype"], max_shard_size=a["max_shard_size"], force=bool(a["force"]),
         device=a["device"], copy_from=a["copy_from"], allow_nonfinite=bool(a["allow_nonfinite"]),
-        allow_extrapolation=bool(a["allow_extrapolation"]), progress=bool(a["progress"]), strength=schedule)
+        allow_extrapolation=bool(a["allow_extrapolation"]), progress=bool(a["progress"]), strength=schedule,
+        paper_compat=bool(a["paper_compat"]))
     for lam, out in zip(a["lam"], written):
         print(f"lam={lam:g}{'' if schedule is None else ' x ' + schedule.label}\t{out}")
     return 0

@@ -10,9 +10,9 @@ the tensor whole), is read once per per-tensor statistics pass of the method (TI
 Twin's thresholds, SLERP's angle, LoRE's Gram matrix: `spec.tensor_passes`), then once more
 to be merged: upcast to float32 (unless the method computes from the stored dtype itself,
 `upcast=False`), `prepare`d once and written K times through `spec.into(state, lam, out)`.
-So memory stays bounded whatever a tensor's size. Methods with whole-model statistics (EMR)
-make their extra streaming passes first. Preparing,
-the statistics and the strength go through the per-tensor driver (`merging.apply.MethodRun`)
+So memory stays bounded whatever a tensor's size. Methods with whole-model statistics (EMR,
+the top-share merges) make their extra streaming passes first. Preparing, the statistics and
+the strength go through the per-tensor driver (`merging.apply.MethodRun`)
 shared with the in-place merger and the tensor feed. Outputs go to temporary siblings
 renamed at the end (see merging.output). The engine knows nothing about any operator beyond
 its registry entry.
@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from merging.apply import MethodRun, Strength, pieces
+from merging.apply import MethodRun, Strength, pieces, tied_embeddings
 from merging.checkpoint import Checkpoint, open_checkpoint
 from merging.output import (copy_side_files, discard, make_temp_dir, publish, write_config,
                             write_provenance)
@@ -43,21 +43,6 @@ from merging.validate import (check_configs, check_lams, check_outputs, check_te
 READ_AHEAD_BYTES = 16 << 20  # parents' bytes loaded ahead of the merge (at least one piece)
 WRITE_BEHIND_BYTES = 16 << 20  # merged bytes queued for writing (small: fresh heap pages cost faults)
 READ_WORKERS = max(1, min(2, (os.cpu_count() or 1) // 2))  # a second reader only with cores to spare
-
-
-def lam_dir_name(lam: float) -> str:
-    """'lam_0.10' for 0.1; as many decimals as it takes to give the value back exactly."""
-    for digits in range(2, 18):
-        text = f"{lam:.{digits}f}"
-        if float(text) == lam:
-            return f"lam_{text}"
-    return f"lam_{lam!r}"
-
-
-def sweep_outs(out: str | Path, lams: Sequence[float]) -> list[Path]:
-    """One lam: `out` itself. Several: `out/lam_0.10`, `out/lam_0.20`, ..."""
-    out = Path(out)
-    return [out] if len(lams) == 1 else [out / lam_dir_name(float(lam)) for lam in lams]
 
 
 @contextmanager
@@ -152,8 +137,9 @@ class _Stream:
 
     def gather(self, order: list[str]):
         """The method's model-wide statistics: one stream of every float tensor per pass, in
-        flat slices; the first pass checks (and counts) non-finite values."""
-        plan = self.plan(order)
+        flat slices (a tied embedding twice under paper_compat); the first pass checks (and
+        counts) non-finite values."""
+        plan = self.plan(self.run.visit_order(order))
         passes = 0
 
         def slices(previous):
@@ -185,14 +171,16 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
           dtype: str | torch.dtype | None = None, max_shard_size: str | int = "5GB",
           force: bool = False, device: str | torch.device = "cpu", copy_from: str = "think",
           allow_nonfinite: bool = False, allow_extrapolation: bool = False,
-          progress: bool = True, strength: Strength | None = None) -> list[Path]:
+          progress: bool = True, strength: Strength | None = None,
+          paper_compat: bool = False) -> list[Path]:
     """Merge `direct` and `think` (and `base`) at every lam in `lams`, one output dir per lam.
-    `strength(name, lam)`, when given, is each tensor's own lam (default: lam).
+    `strength(name, lam)`, when given, is each tensor's own lam (default: lam). `paper_compat`
+    reproduces the paper's code's quirks (see merging.apply; recorded in provenance).
 
     Returns the output directories. Raises ValueError (nothing written) on any bad input.
     """
     run = MethodRun(method, params, seed=seed, has_base=base is not None, where="base= (--base)",
-                    strength=strength)
+                    strength=strength, paper_compat=paper_compat)
     spec, params = run.spec, run.params
     lams = check_lams(lams, allow_extrapolation)
     outs = [Path(o) for o in outs]
@@ -203,6 +191,7 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
     if copy_from not in sources:
         raise ValueError(f"copy_from={copy_from!r}: choose one of {list(sources)}")
     parents = {role: open_checkpoint(src) for role, src in sources.items()}
+    run.tied = tied_embeddings(list(parents["think"].tensors), parents["think"].config)
     check_configs(parents)
     dtypes = check_tensors(parents, out_dtype)
     check_outputs(outs, parents, force)
@@ -215,14 +204,17 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
         _check_nonfloat(parents, reader)
         stream = _Stream(run, parents, reader, device, allow_nonfinite, progress)
         with _threads(1):
-            stats = stream.gather(order) if run.needs_stats else None
+            if run.needs_stats:
+                stream.gather(order)
+            run.refine(lams, [n for n in order if parents["think"].tensors[n].dtype.is_floating_point])
+            stats = run.stats_record()
         made_dirs = [p for o in outs for p in reversed(o.parents) if not p.exists()]
         temps: list[Path] = []
         writers: list[ShardWriter] = []
         try:
             temps = [make_temp_dir(o) for o in outs]
             writers = [ShardWriter(t, plan) for t in temps]
-            with _threads(1 if spec.elementwise else None):
+            with _threads(1 if run.elementwise else None):
                 diag = _write_pass(stream, order, dtypes, lams, writers, check=not run.needs_stats)
             for writer in writers:
                 writer.close()
@@ -231,12 +223,8 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
             for k, temp in enumerate(temps):
                 copy_side_files(parents[copy_from].directory, temp)
                 write_config(parents[copy_from].config, temp, config_dtype)
-                record = _record(spec, params, lams, k, seed, parents, copy_from, dtypes, stats, diag, stream,
-                                 max_bytes, device)
-                if hasattr(strength, "provenance"):  # a schedule: each tensor's rule and strength
-                    record["strength"] = strength.provenance([n for n in order if dtypes[n].is_floating_point],
-                                                             lams[k])
-                write_provenance(temp, record)
+                write_provenance(temp, _record(run, order, lams, k, seed, parents, copy_from, dtypes,
+                                               stats, diag, stream, max_bytes, device))
         except BaseException:
             for writer in writers:
                 writer.abort()
@@ -325,13 +313,16 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
     return run.summary(diag)
 
 
-def _record(spec, params, lams, k, seed, parents, copy_from, dtypes, stats, diag, stream, max_bytes,
+def _record(run, order, lams, k, seed, parents, copy_from, dtypes, stats, diag, stream, max_bytes,
             device) -> dict:
-    return {
+    spec, strength = run.spec, run.strength
+    record = {
         "method": spec.name,
         "lam": lams[k],
         "sweep_lams": lams if len(lams) > 1 else None,
-        "params": params,
+        "params": run.params,
+        "paper_compat": run.paper_compat,
+        "tied_visited_twice": [n for n in run.tied if run.visits(n) == 2],
         "seed": seed,
         "paper": spec.paper,
         "dtypes": sorted({str(d).removeprefix("torch.") for d in dtypes.values()}),
@@ -344,3 +335,6 @@ def _record(spec, params, lams, k, seed, parents, copy_from, dtypes, stats, diag
         "max_shard_bytes": max_bytes,
         "device": str(device),
     }
+    if hasattr(strength, "provenance"):  # a schedule: each tensor's rule and strength
+        record["strength"] = strength.provenance([n for n in order if dtypes[n].is_floating_point], lams[k])
+    return record

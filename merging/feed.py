@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import torch
 from torch import Tensor
 
-from merging.apply import MethodRun, Strength, TensorStates
+from merging.apply import MethodRun, Strength, TensorStates, tied_embeddings
 from merging.parents import ParentTensors
 from merging.registry import get_method
 from merging.statistics import run_passes
@@ -32,9 +32,13 @@ class TensorMerger:
     """theta(lam) of one method per tensor; lam = weight of the thinking parent."""
 
     def __init__(self, parents: ParentTensors, method: str, params: Mapping | None = None, *, seed: int = 0,
-                 cache: bool = False, allow_extrapolation: bool = False, strength: Strength | None = None):
+                 cache: bool = False, allow_extrapolation: bool = False, strength: Strength | None = None,
+                 paper_compat: bool = False, tied: Sequence[str] | None = None):
+        # tied: the embedding names a tied model also lists as lm_head.weight (default: found
+        # by name, merging.apply.tied_embeddings); they matter only under paper_compat
         self.run = MethodRun(method, params, seed=seed, has_base="base" in parents.roles,
-                             where="a base parent", strength=strength)
+                             where="a base parent", strength=strength, paper_compat=paper_compat,
+                             tied=tied_embeddings(parents.names) if tied is None else tied)
         self.spec, self.params = self.run.spec, self.run.params
         self.parents, self.seed, self.cache = parents, seed, cache
         self.allow_extrapolation = allow_extrapolation
@@ -86,7 +90,7 @@ def cache_bytes(parents: ParentTensors, method: str, params: Mapping | None = No
     d, t, b = x["direct"], x["think"], x.get("base") if spec.needs_base else None
     if spec.model_statistics:
         whole = (d.reshape(-1), t.reshape(-1), None if b is None else b.reshape(-1), d.numel())
-        run.stats = run_passes(spec.model_statistics, run.params, lambda previous: [whole])
+        run.stats = run_passes(spec.model_statistics, run.call_params, lambda previous: [whole])
     state = run.prepare(name, d, t, b)
     per_elem = state_extra_bytes(state, (d, t, b)) / max(1, parents.numel(name))
     return int(per_elem * sum(parents.numel(n) for n in floats))

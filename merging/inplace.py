@@ -14,7 +14,10 @@ onto `device` (default: the target's). Each tensor is `prepare`d once at constru
 bit-identical to the streaming engine's for the same method, parameters, seed, device and
 thread count (SVD-based methods may differ in the last bits across thread counts): both go
 through the one per-tensor driver, `merging.apply`. `strength(name, lam)`, when given, is
-each tensor's own lam.
+each tensor's own lam. `paper_compat=True` reproduces the paper's code (merging.apply); the
+tied embedding is the target's tensor that also serves another of its names (lm_head).
+each tensor's own lam. Parent names are checkpoint names: per-expert MoE tensors land in their
+slices of transformers 5's fused expert parameters (`merging.expert_layout`).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from merging.expert_layout import LiveTensors
 from merging.apply import MethodRun, Strength, TensorStates
 from merging.parents import ParentTensors
 from merging.validate import check_lams
@@ -37,11 +41,14 @@ class InPlaceMerger:
     def __init__(self, target: nn.Module, direct: StateDict | str | Path, think: StateDict | str | Path,
                  base: StateDict | str | Path | None = None, *, method: str, params: dict | None = None,
                  seed: int = 0, allow_extrapolation: bool = False, device: str | torch.device | None = None,
-                 allow_nonfinite: bool = False, cache: bool = True, strength: Strength | None = None):
-        self.run = MethodRun(method, params, seed=seed, has_base=base is not None, strength=strength)
+                 allow_nonfinite: bool = False, cache: bool = True, strength: Strength | None = None,
+                 paper_compat: bool = False):
+        self.run = MethodRun(method, params, seed=seed, has_base=base is not None, strength=strength,
+                             paper_compat=paper_compat)
         self.spec, self.params = self.run.spec, self.run.params
         self.seed, self.allow_extrapolation, self.cache = seed, allow_extrapolation, cache
-        targets = target.state_dict(keep_vars=True)
+        self.live = LiveTensors(target)
+        targets = self.live.all()                 # checkpoint name -> live view (MoE experts too)
         self.device = torch.device(device) if device is not None else next(
             (t.device for t in targets.values()), torch.device("cpu"))
         sources = {"direct": direct, "think": think, **({"base": base} if base is not None else {})}
@@ -50,6 +57,7 @@ class InPlaceMerger:
         self.parents = {role: {n: self.sources.get(n)[role] for n in self.sources.names}
                         for role in self.sources.roles}
         self.targets = self._match(targets)
+        self.run.tied = self._tied(targets)
         self.floats = [n for n in self.targets if self.sources.is_float(n)]
         self.sources.check_values(list(self.targets), allow_nonfinite)
         self._states = TensorStates(self.run, self.sources, self.floats, cache=cache)
@@ -63,9 +71,7 @@ class InPlaceMerger:
         matched: dict[str, Tensor] = {}
         storage: dict[int, str] = {}
         for name in names:
-            if name not in targets:
-                raise ValueError(f"the target model has no tensor {name!r}; load the parents' architecture")
-            t = targets[name]
+            t = targets[name] if name in targets else self.live.find(name)  # unknown: ValueError naming both
             for role, sd in self.parents.items():
                 if sd[name].shape != t.shape:
                     raise ValueError(f"tensor {name!r}: {role} parent shape {list(sd[name].shape)}, "
@@ -86,6 +92,13 @@ class InPlaceMerger:
                 raise ValueError(f"the target's tensor {name!r} is in none of the parents and not tied "
                                  "to one of theirs")
         return matched
+
+    def _tied(self, targets: dict[str, Tensor]) -> tuple[str, ...]:
+        """Merged names whose target storage another of the target's names shares."""
+        first = {t.data_ptr(): name for name, t in self.targets.items()}
+        return tuple(dict.fromkeys(first[t.data_ptr()] for name, t in targets.items()
+                                   if t.data_ptr() in first and first[t.data_ptr()] != name
+                                   and t.numel() > 0))
 
     def diagnostics(self) -> dict[str, float]:
         """The method's summary figures (e.g. SLERP's fallback fraction, LoRE's kept norm)."""

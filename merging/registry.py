@@ -13,7 +13,10 @@ whole-model statistics declare them: `collect` (additive per-tensor sums) and `f
 a sequence of `merging.statistics.StatPass` for anything more (several passes, tensor-valued
 sums such as a histogram); `spec.model_statistics` gives the passes either way.
 `elementwise=True` promises that `prepare` and `at` act element by element given `stats`,
-so a caller may feed flat slices of a tensor.
+so a caller may feed flat slices of a tensor (`elementwise_when(params)`, when given, decides
+it per parameters instead: `spec.is_elementwise(params)`). `prepare` and the statistics passes
+(model-wide and per-tensor) receive the validated params plus `paper_compat` (and `visits`
+for a tied embedding, see `merging.apply`).
 
 Per-tensor statistics (bounded memory whatever the tensor's size): `tensor_statistics(params,
 shape)` gives StatPasses over ONE tensor's slices, run before that tensor is prepared (TIES'
@@ -52,6 +55,10 @@ _BUILTIN_MODULES = [
     "merging.methods.emr",
     "merging.methods.lore",
     "merging.methods.twin",
+    "merging.methods.surgical",
+    "merging.methods.override",
+    "merging.methods.keep_direct",
+    "merging.methods.dare_ties",
 ]
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -94,6 +101,7 @@ class MethodSpec:
     prepare: Callable[..., Any]
     at: Callable[[Any, float], Any]
     elementwise: bool = False
+    elementwise_when: Callable[[dict], bool] | None = None
     collect: Callable[..., dict[str, float]] | None = None
     finish: Callable[[dict[str, float], dict], dict] | None = None
     diagnose: Callable[[Any], dict[str, float]] | None = None
@@ -126,7 +134,7 @@ class MethodSpec:
         """Slices of a tensor of `shape` hold a multiple of this many elements (None: whole)."""
         if self.slice_unit is not None:
             return self.slice_unit(tuple(shape), params)
-        return 1 if self.elementwise else None
+        return 1 if self.is_elementwise(params) else None
 
     @property
     def model_statistics(self) -> tuple[StatPass, ...]:
@@ -137,6 +145,10 @@ class MethodSpec:
         if self.collect is not None:
             return (additive_pass(self.collect, self.finish),)
         return ()
+
+    def is_elementwise(self, params: Mapping[str, Any]) -> bool:
+        """Whether `prepare`/`at` act element by element at these (validated) parameters."""
+        return self.elementwise if self.elementwise_when is None else bool(self.elementwise_when(params))
 
     def is_sparse(self, params: Mapping[str, Any] | Iterable[str] | None = None) -> bool:
         """Whether this method at `params` (validated, defaults filled) is a sparse merge."""

@@ -2,7 +2,7 @@
 
 Loaded from the root conftest.py. Each (claim, pair, method, benchmark) case is one test
 (`test_spectrum/test_claims.py`), marked `fast` for the tiny fixture pair and `gpu` for the
-real Qwen3 pairs; the case list comes from `evals.analysis.claims.plan_claims`, so it is
+real Qwen3 pairs; the case list comes from `evals.claims.catalog.plan_claims`, so it is
 known before anything runs. The first test of a pair runs (or resumes) that pair's sweep
 through the results store and judges every case at once; at session end the verdicts and
 curves become a report in `--report-dir/<run-id>/` (and `latest`), and the verdict table
@@ -14,15 +14,18 @@ prints in the terminal summary.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from evals.pairs import presets
+from evals.claims.catalog import plan_claims
+from evals.claims.verdicts import multiplicity_note
+from evals.report.tables import format_verdict_table
+from evals.sweep.presets import get_preset, presets
 from test_spectrum.expected import expected_failure
+from test_spectrum.options import DEFAULT_PAIRS, selected_pairs, sweep_config
+from test_spectrum.suite import SuiteState
 
-DEFAULT_PAIRS = ("tiny", "qwen3-4b")
 _STATE = pytest.StashKey["SuiteState"]()
 
 
@@ -44,6 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--limit", type=int, help="first N problems of each benchmark (smoke runs)")
     g.addoption("--backend", choices=("transformers", "vllm"), help="generation backend")
     g.addoption("--device", help="cpu or cuda (default: the pair preset's)")
+    g.addoption("--engine", action="append", default=[], metavar="KEY=VALUE",
+                help="vLLM engine setting (repeatable): max_model_len, gpu_memory_utilization, "
+                     "tensor_parallel_size, enforce_eager, parents=device|host|auto")
     g.addoption("--report-dir", default="reports", help="where reports/<run-id>/ is written")
     g.addoption("--results", help="results store (JSONL) to resume from; default results/<pair>.jsonl")
     g.addoption("--judge-only", action="store_true",
@@ -51,63 +57,54 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--n-boot", type=int, default=1000, help="bootstrap resamples per verdict")
     g.addoption("--ignore-known-findings", action="store_true",
                 help="run the cases listed in test_spectrum/expected.py as ordinary tests (no xfail)")
+    g.addoption("--allow-skips", action="store_true",
+                help="pass a run whose explicit selection (--pair, --benchmarks, --data, ...) judged no "
+                     "claim because every case skipped (default: such a run fails; it tested nothing)")
 
 
-def _csv(value: str | None) -> tuple[str, ...] | None:
-    return tuple(s.strip() for s in value.split(",") if s.strip()) if value else None
+# Options that select what to judge: a run given one of them that judges nothing fails.
+SELECTION_OPTIONS = ("--pair", "--benchmarks", "--methods", "--lams", "--data", "--direct", "--think", "--base",
+                     "--results", "--judge-only")
 
 
-def selected_pairs(config: pytest.Config) -> tuple[str, ...]:
-    return tuple(config.getoption("--pair") or DEFAULT_PAIRS)
-
-
-def sweep_config(config: pytest.Config, pair_name: str):
-    """The SweepConfig of one pair: its preset, overridden by the command-line options."""
-    from evals.pairs import get_preset
-    from evals.sweep import SweepConfig
-
-    preset = get_preset(pair_name)
-    opt = config.getoption
-    pair = preset.pair
-    if preset.marker == "gpu":
-        pair = pair.with_paths(opt("--direct"), opt("--think"), opt("--base"))
-    data = {}
-    for item in opt("--data"):
-        bench, sep, path = item.partition("=")
-        if not sep:
-            raise pytest.UsageError(f"--data {item!r}: expected BENCH=PATH")
-        data[bench] = path
-    sampling = preset.sampling
-    if opt("--max-new-tokens"):
-        sampling = replace(sampling, max_new_tokens=opt("--max-new-tokens"))
-    samples = dict(preset.samples_by_benchmark)
-    benchmarks = _csv(opt("--benchmarks")) or preset.benchmarks
-    if opt("--samples"):
-        samples = {b: opt("--samples") for b in benchmarks}
-        sampling = replace(sampling, n=opt("--samples"))
-    lams = _csv(opt("--lams"))
-    try:
-        return SweepConfig.from_preset(
-            pair_name, pairs=(pair,), methods=_csv(opt("--methods")),
-            lams=tuple(float(x) for x in lams) if lams else None, benchmarks=benchmarks,
-            sampling=sampling, samples=samples, data=data, limit=opt("--limit"),
-            backend=opt("--backend"), device=opt("--device"), results=opt("--results"))
-    except ValueError as exc:
-        raise pytest.UsageError(f"claim suite options for pair {pair_name!r}: {exc}") from None
+# Registered here as well as in pyproject.toml: when option values are absolute paths outside
+# the checkout, pytest picks its rootdir (and ini) from them, and `-m gpu` under --strict-markers
+# must still know the markers the cases carry.
+MARKERS = (
+    "fast: CPU-only, tiny models; the CI suite (pytest -m fast)",
+    "gpu: real Qwen3 pairs on a CUDA device (or the CPU with --device cpu); skips with a reason when "
+    "weights, data or CUDA are missing",
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from test_spectrum.suite import SuiteState
-
+    """Registers the markers (so `-m gpu` works whatever rootdir pytest picks) and checks every
+    claim-suite option before collection: a bad one is one usage-error line."""
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+    selected: set[str] = set()
+    for pair_name in selected_pairs(config):
+        try:
+            get_preset(pair_name)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--pair: {exc}") from None
+        selected.update(sweep_config(config, pair_name).benchmarks)
+    for item in config.getoption("--data"):
+        bench = item.partition("=")[0]
+        if bench not in selected:
+            raise pytest.UsageError(f"--data {item!r}: {bench} is not among the selected benchmarks "
+                                    f"({', '.join(sorted(selected))}); add it to --benchmarks or drop --data")
     config.stash[_STATE] = SuiteState(config)
+
+
+def explicit_selection(config: pytest.Config) -> list[str]:
+    """The selection options given on the command line (not left at their defaults)."""
+    return [o for o in SELECTION_OPTIONS if config.getoption(o) not in (None, False, [])]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "claim_case" not in metafunc.fixturenames:
         return
-    from evals.analysis.claims import plan_claims
-    from evals.pairs import get_preset
-
     params = []
     for pair_name in selected_pairs(metafunc.config):
         cfg = sweep_config(metafunc.config, pair_name)
@@ -128,18 +125,27 @@ def spectrum_suite(request: pytest.FixtureRequest):
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(_STATE, None)
-    if state is not None:
-        state.write_report()
+    if state is None:
+        return
+    state.write_report()
+    given = explicit_selection(session.config)
+    everything_skipped = state.cases_run and state.cases_skipped == state.cases_run
+    if everything_skipped and given and not session.config.getoption("--allow-skips"):
+        reasons = "; ".join(sorted(state.skip_reasons))
+        state.notes.append(f"FAILED: the selection ({', '.join(given)}) judged no claim: all {state.cases_run} "
+                           f"claim cases skipped ({reasons}); fix the selection or pass --allow-skips")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     state = config.stash.get(_STATE, None)
-    if state is None or not state.verdicts_seen:
+    if state is None:
         return
-    from evals.analysis.verdicts import multiplicity_note
-    from evals.report.tables import format_verdict_table
-
     tr = terminalreporter
+    if not state.verdicts_seen:
+        for line in state.notes:
+            tr.write_line(line, red=line.startswith("FAILED"))
+        return
     tr.write_sep("=", "thinking-spectrum claim verdicts")
     tr.write_line(format_verdict_table(state.verdicts_seen))
     tr.write_line(multiplicity_note(state.verdicts_seen))

@@ -1,6 +1,7 @@
 """Session state of the claim suite: runs each pair's sweep once, judges every case of it,
 and writes the report at the end. Resource checks happen here, so a missing GPU, missing
-weights or missing data skip the pair's tests with a reason that says what to provide.
+weights or missing data skip the pair's tests with a reason that says what to provide. A pair
+whose sweep raises (broken weights, say) is tried once: every test of it fails with that message.
 """
 from __future__ import annotations
 
@@ -8,13 +9,24 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
-from evals.analysis.verdicts import Verdict
+from evals.claims.catalog import judge_case, plan_claims
+from evals.claims.verify import judge_and_report, judged_curves
+from evals.claims.verdicts import Thresholds, Verdict, smoke_run_line
+from evals.benchmarks.registry import get_benchmark
+from evals.store import ResultsStore
+from evals.method_labels import parse_method_label
+from evals.sweep.local import run_sweep
+from evals.sweep.plan import needs_base
+from evals.sweep.weights import missing_weights, pair_movement
+from test_spectrum.expected import EXPECTED_FAILURES
+from test_spectrum.options import sweep_config
 
 
 class _PairOutcome:
-    def __init__(self, skip: str | None = None, curves=(), verdicts=None):
-        self.skip, self.curves, self.verdicts = skip, list(curves), verdicts or {}
+    def __init__(self, skip: str | None = None, curves=(), verdicts=None, error: str | None = None):
+        self.skip, self.curves, self.verdicts, self.error = skip, list(curves), verdicts or {}, error
 
 
 class SuiteState:
@@ -23,14 +35,29 @@ class SuiteState:
         self._pairs: dict[str, _PairOutcome] = {}
         self.report_path: Path | None = None
         self.notes: list[str] = []
+        self.cases_run = 0  # claim cases that asked for a verdict
+        self.cases_skipped = 0  # ... and skipped for a missing resource
         self._meta: dict[str, dict] = {}  # pair -> its sweep settings and children's movement
 
     # -- what tests call -------------------------------------------------------------
+    @property
+    def skip_reasons(self) -> set[str]:
+        return {o.skip for o in self._pairs.values() if o.skip}
+
     def judge(self, case) -> Verdict:
+        self.cases_run += 1
         outcome = self._pairs.get(case.pair)
         if outcome is None:
-            outcome = self._pairs[case.pair] = self._run_pair(case.pair)
+            try:
+                outcome = self._run_pair(case.pair)
+            except Exception as exc:  # noqa: BLE001 - cached: the pair is loaded once, every test gets this
+                outcome = _PairOutcome(error=f"pair {case.pair}: the sweep failed, so none of its claims "
+                                             f"can be judged: {type(exc).__name__}: {exc}")
+            self._pairs[case.pair] = outcome
+        if outcome.error:
+            pytest.fail(outcome.error, pytrace=False)
         if outcome.skip:
+            self.cases_skipped += 1
             pytest.skip(outcome.skip)
         return outcome.verdicts[case.id]
 
@@ -40,11 +67,6 @@ class SuiteState:
 
     # -- one pair ----------------------------------------------------------------------
     def _run_pair(self, pair_name: str) -> _PairOutcome:
-        from evals.analysis.claims import judge_case, plan_claims
-        from evals.analysis.table import curves_from_records
-        from evals.store import ResultsStore
-        from test_spectrum.plugin import sweep_config
-
         cfg = sweep_config(self.config, pair_name)
         judge_only = self.config.getoption("--judge-only")
         if judge_only:
@@ -56,9 +78,6 @@ class SuiteState:
             reason = self._unavailable(cfg)
             if reason:
                 return _PairOutcome(skip=reason)
-            from evals.model_loading import pair_movement
-            from evals.sweep import run_sweep
-
             t0 = time.perf_counter()
             records = run_sweep(cfg, progress=self.config.getoption("verbose") > 0)
             self.notes.append(f"sweep {pair_name}: {len(records)} samples in {time.perf_counter() - t0:.1f} s "
@@ -66,7 +85,7 @@ class SuiteState:
             movement = pair_movement(cfg.pairs[0])
         if not records:
             return _PairOutcome(skip=f"no results for pair {pair_name!r} in {cfg.results}")
-        curves = [c for c in curves_from_records(records)
+        curves = [c for c in judged_curves(records)
                   if c.method in cfg.methods and c.benchmark in cfg.benchmarks]
         n_boot = self.config.getoption("--n-boot")
         verdicts = {}
@@ -78,18 +97,12 @@ class SuiteState:
 
     def _unavailable(self, cfg) -> str | None:
         """Why this pair cannot run here, naming what to provide; None when it can."""
-        from evals.benchmarks.registry import get_benchmark
-        from evals.model_loading import missing_weights
-        from evals.sweep import _needs_base, parse_method_label
-
         pair = cfg.pairs[0]
         if cfg.device.startswith("cuda"):
-            import torch
-
             if not torch.cuda.is_available():
                 return (f"pair {pair.name} needs a CUDA device (torch.cuda.is_available() is False); "
                         "run on a GPU machine, or pass --device cpu to try it on CPU")
-        need_base = any(_needs_base(parse_method_label(m)[0]) for m in cfg.methods)
+        need_base = any(needs_base(parse_method_label(m)[0]) for m in cfg.methods)
         missing = missing_weights(pair, need_base)
         if missing:
             return (f"pair {pair.name}: missing " + "; ".join(missing)
@@ -107,16 +120,20 @@ class SuiteState:
         outcomes = [o for o in self._pairs.values() if o.verdicts]
         if not outcomes:
             return
-        from evals.report.writer import write_report
-
         curves = [c for o in outcomes for c in o.curves]
         meta = {"source": "pytest claim suite"}
         for pair, info in self._meta.items():
             meta.update({f"{pair} {k}": v for k, v in info["config"].items()})
             if info["movement"]:
                 meta[f"{pair} movement"] = ", ".join(f"{k} {v:.4g}" for k, v in info["movement"].items())
-        self.report_path = write_report(curves, self.verdicts_seen, out_root=self.config.getoption("--report-dir"),
-                                        meta=meta, n_boot=self.config.getoption("--n-boot"))
+        _, self.report_path, _ = judge_and_report(curves, meta, report_dir=self.config.getoption("--report-dir"),
+                                                  n_boot=self.config.getoption("--n-boot"),
+                                                  verdicts=self.verdicts_seen,
+                                                  known=None if self.config.getoption("--ignore-known-findings")
+                                                  else EXPECTED_FAILURES)
+        smoke = smoke_run_line(curves, Thresholds())
+        if smoke is not None:
+            self.notes.append(smoke)
 
 
 def _describe(cfg) -> dict:

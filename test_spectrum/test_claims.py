@@ -1,6 +1,6 @@
 """The paper's claims, one test per (claim, pair, method, benchmark).
 
-Cases come from `evals.analysis.claims.plan_claims` (see test_spectrum/plugin.py); each
+Cases come from `evals.claims.catalog.plan_claims` (see test_spectrum/plugin.py); each
 test reads the verdict of its case from the pair's sweep and passes only when the claim
 holds. A failing claim fails its test with the verdict's sentence: a finding, not a bug.
 Findings already measured on a configuration are listed in test_spectrum/expected.py and

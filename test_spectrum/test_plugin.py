@@ -1,6 +1,7 @@
 """The claim-suite plugin end to end through pytester, on a constructed results store:
 report files appear, the verdict table prints, a failing claim fails its test, and
 missing resources skip with a reason that names what to provide."""
+import fnmatch
 import json
 import os
 from pathlib import Path
@@ -86,11 +87,46 @@ def test_plugin_judges_reports_and_fails_a_false_claim(suite_dir):
 
 
 @pytest.mark.fast
-def test_gpu_pair_skips_naming_what_is_missing(pytester):
+@pytest.mark.parametrize("allow, ret", [(False, pytest.ExitCode.TESTS_FAILED), (True, pytest.ExitCode.OK)])
+def test_gpu_pair_skips_naming_what_is_missing(pytester, allow, ret):
+    """An explicit selection that judges nothing (every case skips) fails the run, unless
+    --allow-skips; the skip reasons name what to provide either way."""
     pytester.makeini(INI)
     pytester.makeconftest('pytest_plugins = ["test_spectrum.plugin"]\n')
     pytester.makepyfile(test_inner="from test_spectrum.test_claims import test_claim  # noqa: F401\n")
-    res = pytester.runpytest_subprocess("-m", "gpu", "--pair", "qwen3-4b", "--methods", "linear", "--benchmarks", "aime25",
-                             "--device", "cpu", "--direct", str(pytester.path / "nope"), "-rs")
+    res = pytester.runpytest_inprocess("-m", "gpu", "--pair", "qwen3-4b", "--methods", "linear",
+                                       "--benchmarks", "aime25", "--device", "cpu",
+                                       "--direct", str(pytester.path / "nope"), "-rs", *(["--allow-skips"] * allow))
     res.stdout.fnmatch_lines(["*SKIPPED*missing direct weights*nope*--direct/--think/--base*"])
-    assert res.ret == pytest.ExitCode.OK
+    if not allow:
+        res.stdout.fnmatch_lines(["FAILED: the selection (--pair, --benchmarks, --methods, --direct) judged no claim:"
+                                  " all 5 claim cases skipped (pair qwen3-4b: missing direct weights*"
+                                  "pass --allow-skips"])
+    assert res.ret == ret
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("opts, match", [
+    (["--samples", "0"], "--samples: samples 0 must be >= 1"),
+    (["--limit", "-238"], "--limit: limit -238 must be >= 1"),
+    (["--lams", "0.5,0.5"], "--lams: lam 0.5 given twice"),
+    (["--lams", "0.5,nan"], "--lams: lam #2 must be finite"),
+    (["--benchmarks", "aime2025"], "unknown benchmark 'aime2025'; known: aime24"),
+    (["--benchmarks", "aime25", "--data", "aime25=/nope/aime25.jsonl"], "--data aime25: /nope/* does not exist"),
+    (["--data", "aime25"], "--data 'aime25': expected BENCH=PATH"),
+    (["--data", "hmmt25=DIR"], "--data 'hmmt25=*': hmmt25 is not among the selected benchmarks (synthetic)"),
+    (["--methods", "ties(density=0.2,density=0.9)"], "parameter 'density' is given twice"),
+    (["--methods", "linaer"], "linaer"),
+    (["--pair", "tinyy"], "--pair: unknown pair 'tinyy'"),
+    (["--max-new-tokens", "0"], "--max-new-tokens: max_new_tokens 0 must be >= 1"),
+])
+def test_option_errors_are_one_usage_line(pytester, opts, match):
+    """A bad claim-suite option stops the run before collection: pytest's usage error, one line."""
+    pytester.makeini(INI)
+    pytester.makeconftest('pytest_plugins = ["test_spectrum.plugin"]\n')
+    opts = [o.replace("DIR", str(pytester.path)) for o in opts]
+    res = pytester.runpytest_inprocess(*opts if "--benchmarks" in opts else ["--benchmarks", "synthetic", *opts])
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in res.errlines if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("ERROR: "), errors
+    assert fnmatch.fnmatch(errors[0], f"*{match}*"), errors[0]

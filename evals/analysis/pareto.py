@@ -74,12 +74,15 @@ def dominance_all(rs: Resamples, pairs: list[tuple[int, int]], level: float = 0.
     else:
         (a_lo, a_hi), (t_lo, t_hi) = ([np.array([x]) for x in ci(da_rep[:, 0], level)],
                                       [np.array([x]) for x in ci(dt_rep[:, 0], level)])
+    # per column; rows of the transposed copies are contiguous, as the columns' own copies
+    # were, so the sums run in the same order as one nanstd per column
+    sds_a, sds_t = (np.nanstd(np.ascontiguousarray(r.T), axis=1) for r in (da_rep, dt_rep))
     out = []
     for i in range(len(pairs)):
         favourable = bool(da[i] >= 0 and dt[i] < 0)
         better = a_lo[i] > 0 or t_hi[i] < 0  # a zero-width token CI (table means): sign decides
         worse = a_hi[i] < 0 or t_lo[i] > 0
-        sd_a, sd_t = np.nanstd(da_rep[:, i]), np.nanstd(dt_rep[:, i])
+        sd_a, sd_t = sds_a[i], sds_t[i]
         z_a = da[i] / sd_a if sd_a > 0 else np.sign(da[i]) * np.inf if da[i] else 0.0
         z_t = -dt[i] / sd_t if sd_t > 0 else -np.sign(dt[i]) * np.inf if dt[i] else 0.0
         out.append(Dominance(int(m[i]), int(p[i]), float(da[i]), (float(a_lo[i]), float(a_hi[i])),

@@ -12,37 +12,12 @@ thinking at lam=1) when known. `method` is an opaque curve label ("linear",
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-SPARSE_BASES = ("dare", "ties")
-_PARAM = re.compile(r"([A-Za-z_]\w*)\s*=\s*([-+0-9.eE]+)")
-
-
-def method_base(label: str) -> str:
-    """'dare(p=0.9)' -> 'dare'; 'Linear' -> 'linear'."""
-    return label.split("(", 1)[0].strip().lower()
-
-
-def method_params(label: str) -> dict[str, float]:
-    """Numeric parameters written in a label: 'ties(density=0.2)' -> {'density': 0.2}."""
-    inner = label.split("(", 1)[1] if "(" in label else ""
-    return {k: float(v) for k, v in _PARAM.findall(inner)}
-
-
-def method_family(label: str) -> str:
-    """'sparse' for DARE and TIES (unless their label says they keep every entry:
-    dare p=0, ties density>=1), else 'dense'."""
-    base, params = method_base(label), method_params(label)
-    if base == "dare" and params.get("p", 1.0) > 0.0:
-        return "sparse"
-    if base == "ties" and params.get("density", 0.0) < 1.0:
-        return "sparse"
-    return "dense"
-
+from evals.method_labels import method_base, method_family, method_params  # noqa: F401 (re-exported)
 
 def _row_means(m: np.ndarray) -> np.ndarray:
     """Mean of each row over its non-NaN entries (NaN for an all-NaN row), warning-free."""

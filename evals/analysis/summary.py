@@ -22,11 +22,12 @@ def _role(curve: Curve, p) -> str:
 
 
 def summarize_curve(curve: Curve, *, n_boot: int = 1000, seed: int = 0,
-                    level: float = 0.95) -> list[dict]:
+                    level: float = 0.95, min_problems: int = 0) -> list[dict]:
     """Rows with keys lam, role, in_series, accuracy, accuracy_ci, mean_tokens,
     mean_tokens_ci, thought_rate, truncated_rate, malformed_rate, n_problems, n_samples.
     Parents the series does not use (the method has its own lam 0/1 point) are listed too,
-    with in_series False."""
+    with in_series False. A point with fewer than `min_problems` problems gets no intervals
+    (None): a bootstrap over so few problems is unreliable and often zero-width."""
     series = curve.series()
     ids = {id(p) for p in series}
     extra_first = [curve.direct] if curve.direct is not None and id(curve.direct) not in ids else []
@@ -36,11 +37,12 @@ def summarize_curve(curve: Curve, *, n_boot: int = 1000, seed: int = 0,
     rows = []
     for i, p in enumerate(pts):
         tok = None if np.isnan(rs.tokens_hat[i]) else float(rs.tokens_hat[i])
+        few = p.n < min_problems
         rows.append({
             "lam": p.lam, "role": _role(curve, p), "in_series": id(p) in ids,
-            "accuracy": float(rs.acc_hat[i]), "accuracy_ci": list(ci(rs.acc[:, i], level)),
+            "accuracy": float(rs.acc_hat[i]), "accuracy_ci": [None, None] if few else list(ci(rs.acc[:, i], level)),
             "mean_tokens": tok,
-            "mean_tokens_ci": None if tok is None else list(ci(rs.tokens[:, i], level)),
+            "mean_tokens_ci": None if tok is None or few else list(ci(rs.tokens[:, i], level)),
             "thought_rate": p.thought_rate, "truncated_rate": p.truncated_rate,
             "malformed_rate": p.malformed_rate, "n_problems": p.n, "n_samples": p.n_samples,
         })

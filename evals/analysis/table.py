@@ -7,8 +7,10 @@ meta['role']). Every other method becomes one Curve per (pair, benchmark).
 `curves_from_table(csv_path)`: columns method,lam,benchmark,accuracy,mean_tokens,n
 (optional pair; else the file's stem). Conventions:
   * accuracy: fractions in [0, 1]; if ANY accuracy exceeds 1 the whole table is read as
-    percent and divided by 100 (so a percent table whose every value is <= 1% would be
-    misread -- write fractions to be explicit).
+    percent and divided by 100. A table that mixes the two (values above 1 next to
+    values in (0, 1], e.g. parents in percent and merges as fractions) is refused, naming
+    the rows: dividing everything by 100 would report a false collapse. (A percent table
+    whose every value is <= 1% would be misread -- write fractions to be explicit.)
   * mean_tokens may be empty: then only the accuracy claims can be judged.
   * n: the number of problems behind the accuracy (the binomial resampling draws n
     Bernoulli trials; give problems, not problems x samples, or the CIs come out too
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+from tqdm import tqdm
 
 from evals.analysis.points import Curve, Point, method_base, method_family
 from evals.records import SampleRecord
@@ -87,6 +90,22 @@ def _parent_lam(r: SampleRecord) -> float:
     return lam
 
 
+# What makes two records of one (pair, method, lam, benchmark, problem, sample) different runs.
+_IDENTITY = ("model_fingerprint", "benchmark_version", "prompt_mode", "sampling", "seed",
+             "backend", "dtype", "tokenizer_hash", "prompt_hash", "problem_hash")
+
+
+def _models(a: SampleRecord, b: SampleRecord) -> str:
+    return f"model {a.model!r} both times" if a.model == b.model else f"models {a.model!r} and {b.model!r}"
+
+
+def _differences(a: SampleRecord, b: SampleRecord) -> str:
+    """'benchmark_version (1 vs 2)': the identity fields that differ, with both values."""
+    diff = [f"{f} ({getattr(a, f, None)!r} vs {getattr(b, f, None)!r})" for f in _IDENTITY
+            if getattr(a, f, None) != getattr(b, f, None)]
+    return ", ".join(diff) or "their identity"
+
+
 def curves_from_records(records: Iterable[SampleRecord]) -> list[Curve]:
     """One Curve per (pair, benchmark, method); see the module docstring for parents."""
     cells: dict[tuple, dict[tuple, SampleRecord]] = defaultdict(dict)
@@ -104,8 +123,8 @@ def curves_from_records(records: Iterable[SampleRecord]) -> list[Curve]:
         if old is not None and old.key() != r.key():
             raise ValueError(f"two different evaluations of {r.pair}/{r.method}@{lam:g}/"
                              f"{r.benchmark} problem {r.problem_id} sample {r.sample_index} "
-                             f"(models {old.model!r} and {r.model!r}); analyse one sampling "
-                             "configuration per results store")
+                             f"({_models(old, r)}) differ in {_differences(old, r)}; "
+                             "keep one evaluation per sample in a results store")
         cell[sample] = r  # a rerun of the same key replaces the earlier line
     points = []
     for (pair, method, lam, bench), cell in cells.items():
@@ -142,6 +161,18 @@ def _read_float(raw: str, where: str, column: str, empty_ok: bool = False) -> fl
     return v
 
 
+def check_one_unit(path: Path, rows: list[tuple[str, float]]) -> None:
+    """Refuse a percent table (some accuracy > 1) that also holds fractions (0 < acc <= 1)."""
+    pct = [where for where, acc in rows if acc > 1.0]
+    frac = [where for where, acc in rows if 0.0 < acc <= 1.0]
+    if pct and frac:
+        more = f" and {len(frac) - 5} more" if len(frac) > 5 else ""
+        raise ValueError(
+            f"{path}: accuracies mix percent and fractions: {', '.join(frac[:5])}{more} look like fractions "
+            f"(<= 1) while {pct[0]} and {len(pct) - 1} other(s) are percent (> 1); write every accuracy "
+            "in one unit (fractions throughout if some really are below 1%)")
+
+
 def curves_from_table(csv_path: str | Path, pair: str | None = None) -> list[Curve]:
     """Curves from an outside table (module docstring: columns, percent, parents)."""
     path = Path(csv_path)
@@ -157,7 +188,8 @@ def curves_from_table(csv_path: str | Path, pair: str | None = None) -> list[Cur
     if not rows:
         raise ValueError(f"{path}: no data rows")
     parsed = []
-    for row, line in rows:
+    # a bar on a terminal only: 50,000 rows take several seconds
+    for row, line in tqdm(rows, desc="reading table", unit="row", disable=None, leave=False):
         where = f"{path}:{line}"
         method = (row["method"] or "").strip()
         bench = (row["benchmark"] or "").strip()
@@ -177,6 +209,8 @@ def curves_from_table(csv_path: str | Path, pair: str | None = None) -> list[Cur
         row_pair = (row.get("pair") or "").strip() or pair or path.stem
         parsed.append((where, row_pair, method, lam, bench, acc, tok, int(n)))
     scale = 100.0 if any(acc > 1.0 for *_, acc, _, _ in parsed) else 1.0
+    if scale == 100.0:
+        check_one_unit(path, [(where, acc) for where, *_, acc, _, _ in parsed])
     points, seen = [], {}
     for where, row_pair, method, lam, bench, acc, tok, n in parsed:
         if method.lower() in DIRECT_NAMES + THINK_NAMES:

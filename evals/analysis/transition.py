@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class LogisticFit:
         return (self.c - self.width / 2, self.c + self.width / 2)
 
 
-def _grid(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def logistic_grid(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     span = float(lam.max() - lam.min())
     step = float(np.median(np.diff(np.sort(lam))))
     c_step = min(step / 10.0, span / 100.0)  # 0.01 on a 0.1 grid: well inside any CI on c
@@ -57,35 +58,74 @@ def _grid(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return cs, ws
 
 
-def _fit_many(lam: np.ndarray, y: np.ndarray, chunk: int = 512):
-    """Best grid logistic for each row of y [B, n]: (c, w, lo, hi, sse) arrays of [B]."""
-    cs, ws = _grid(lam)
+@dataclass(frozen=True, eq=False)
+class GridCells:
+    """The candidate shapes of one lam vector, c-major: cell i*len(ws) + j is (cs[i], ws[j])."""
+
+    cs: np.ndarray
+    ws: np.ndarray
+    cc: np.ndarray  # [G]
+    ww: np.ndarray  # [G]
+    q: np.ndarray  # [G, n] centred, normalised shapes (0 where a shape is flat)
+    qt: np.ndarray  # [n, G]
+    norm: np.ndarray  # [G]
+    s_mean: np.ndarray  # [G]
+
+
+@lru_cache(maxsize=64)
+def grid_cells(lam: tuple[float, ...]) -> GridCells:
+    """The grid of `logistic_grid` with its shapes, built once per lam vector (every curve
+    of a sweep shares one)."""
+    lam_a = np.array(lam)
+    cs, ws = logistic_grid(lam_a)
     cc, ww = np.meshgrid(cs, ws, indexing="ij")
-    cc, ww = cc.ravel(), ww.ravel()  # [G]
+    cc, ww = cc.ravel(), ww.ravel()  # [G], c-major
     with np.errstate(over="ignore"):
-        s = 1.0 / (1.0 + np.exp(-(lam[None, :] - cc[:, None]) / ww[:, None]))  # [G, n]
+        s = 1.0 / (1.0 + np.exp(-(lam_a[None, :] - cc[:, None]) / ww[:, None]))  # [G, n]
     s_c = s - s.mean(axis=1, keepdims=True)
     norm = np.linalg.norm(s_c, axis=1)
     ok = norm > 1e-9
-    q = np.where(ok[:, None], s_c / np.where(ok, norm, 1.0)[:, None], 0.0)  # [G, n]
+    q = np.where(ok[:, None], s_c / np.where(ok, norm, 1.0)[:, None], 0.0)
+    return GridCells(cs, ws, cc, ww, q, np.ascontiguousarray(q.T), norm, s.mean(axis=1))
+
+
+def best_cells(g: GridCells, cells: np.ndarray, yb: np.ndarray, out: dict, sl) -> None:
+    """Best of `cells` (ascending cell indices) for each row of yb, written to out[*][sl].
+    Among cells that tie (a clean step between two lams) c is the middle of the tied c's:
+    cells are c-major, so they run from the first to the last tied cell."""
+    rows = np.arange(len(yb))
+    yc = yb - yb.mean(axis=1, keepdims=True)
+    # all cells: the cached array itself (a copy can round the product's last bits differently)
+    qt = g.qt if len(cells) == len(g.cc) else g.qt[:, cells]
+    z = yc @ qt  # [b, K] projection on each candidate shape
+    np.abs(z, out=z)
+    k = z.argmax(axis=1)
+    best2 = z[rows, k] ** 2
+    # the tie rule z^2 >= best^2 - 1e-9 max(best^2, 1e-12), on |z|
+    tied = z >= np.sqrt(np.maximum(best2 - 1e-9 * np.maximum(best2, 1e-12), 0.0))[:, None]
+    first = cells[tied.argmax(axis=1)]
+    last = cells[len(cells) - 1 - tied[:, ::-1].argmax(axis=1)]
+    gi = cells[k]
+    out["c"][sl] = (g.cc[first] + g.cc[last]) / 2.0
+    out["w"][sl] = g.ww[gi]
+    b = np.einsum("bn,bn->b", yc, g.q[gi]) / g.norm[gi]  # signed slope on s
+    a = yb.mean(axis=1) - b * g.s_mean[gi]
+    out["lo"][sl], out["hi"][sl] = a, a + b
+    out["sse"][sl] = np.maximum((yc * yc).sum(axis=1) - best2, 0.0)
+
+
+def fit_many(lam: np.ndarray, y: np.ndarray, chunk: int = 128):
+    """Best grid logistic for each row of y [B, n]: (c, w, lo, hi, sse) arrays of [B].
+
+    Boolean argmaxes find a row's tied c's, and |z| stands in for z^2. Chunks of 128 rows
+    keep the [chunk, cells] products in cache: 1.5-2x less CPU than 512 on one BLAS thread
+    (bootstrap.one_blas_thread, which judging runs under); a threaded BLAS would spin its
+    threads on products this small and cost more with smaller chunks."""
+    g = grid_cells(tuple(np.asarray(lam, dtype=float).tolist()))
+    cells = np.arange(len(g.cc))
     out = {k: np.empty(len(y)) for k in ("c", "w", "lo", "hi", "sse")}
     for start in range(0, len(y), chunk):
-        yb = y[start:start + chunk]
-        yc = yb - yb.mean(axis=1, keepdims=True)
-        z = yc @ q.T  # [b, G] projection on each candidate shape
-        z2 = z * z
-        best = z2.max(axis=1, keepdims=True)
-        tied = z2 >= best - 1e-9 * np.maximum(best, 1e-12)
-        c_lo = np.where(tied, cc[None, :], np.inf).min(axis=1)
-        c_hi = np.where(tied, cc[None, :], -np.inf).max(axis=1)
-        g = z2.argmax(axis=1)
-        sl = slice(start, start + len(yb))
-        out["c"][sl] = (c_lo + c_hi) / 2.0
-        out["w"][sl] = ww[g]
-        b = z[np.arange(len(yb)), g] / norm[g]  # slope on s
-        a = yb.mean(axis=1) - b * s[g].mean(axis=1)
-        out["lo"][sl], out["hi"][sl] = a, a + b
-        out["sse"][sl] = np.maximum((yc * yc).sum(axis=1) - best[:, 0], 0.0)
+        best_cells(g, cells, y[start:start + chunk], out, slice(start, start + len(y[start:start + chunk])))
     return out
 
 
@@ -108,7 +148,7 @@ def fit_logistic(lam, acc) -> LogisticFit:
     if lam.shape != acc.shape or len(np.unique(lam)) < 4:
         raise ValueError(f"fit_logistic: need >= 4 distinct lams with one accuracy each, got "
                          f"lams {lam.tolist()}")
-    f = _fit_many(lam, acc[None, :])
+    f = fit_many(lam, acc[None, :])
     sse, sse_line = float(f["sse"][0]), float(_line_sse(lam, acc))
     a_log, a_line = _aicc(sse, len(lam), 4), _aicc(sse_line, len(lam), 2)
     delta = None if a_log is None or a_line is None else a_line - a_log
@@ -146,7 +186,7 @@ def analyze_transition(curve: Curve, *, n_boot: int = 1000, seed: int = 0, level
     lam = np.array([p.lam for p in series])
     y_hat, y_rep = rs.acc_hat[cols], rs.acc[:, cols]
     fit = fit_logistic(lam, y_hat)
-    boot = _fit_many(lam, y_rep)
+    boot = fit_many(lam, y_rep)
     change_rep = y_rep[:, -1] - y_rep[:, 0]
     change = float(y_hat[-1] - y_hat[0])
     sign = 1.0 if change >= 0 else -1.0

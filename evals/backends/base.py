@@ -7,8 +7,9 @@ their text, generated token ids and finish reason. Token cost is always counted 
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Protocol, Sequence, runtime_checkable
+from typing import Any, Literal, Mapping, Protocol, Sequence, runtime_checkable
 
 FinishReason = Literal["stop", "length"]
 
@@ -26,6 +27,12 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        for name in ("temperature", "top_p", "top_k", "max_new_tokens", "n", "seed"):
+            value = getattr(self, name)
+            whole = name not in ("temperature", "top_p")
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral if whole else numbers.Real):
+                raise ValueError(f"sampling {name} must be {'a whole number' if whole else 'a number'}, "
+                                 f"got {value!r}")
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:
@@ -61,8 +68,26 @@ class Completion:
 
 @runtime_checkable
 class Backend(Protocol):
-    """A text generator. `generate` returns one list of `params.n` completions per prompt."""
+    """A text generator: everything the runner calls on a backend.
+
+    `generate` returns one list of `params.n` completions per prompt; with
+    `supports_sample_indices`, `generate(..., sample_indices=[[i, ...], ...])` makes only the
+    listed samples of each prompt (a resumed run regenerates nothing it has). The runner sends
+    at most `batch_size` samples per call."""
 
     name: str
+    batch_size: int
+    supports_sample_indices: bool
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]: ...
+
+
+@runtime_checkable
+class LiveBackend(Backend, Protocol):
+    """A backend over one live in-process model that a sweep rewrites in place: `model` is the
+    torch module (`merging.inplace.InPlaceMerger` writes theta(lam) into it), `load_weights`
+    copies a parent's named tensors in (returns how many)."""
+
+    model: Any
+
+    def load_weights(self, named_tensors: Mapping[str, Any] | Sequence[tuple[str, Any]]) -> int: ...

@@ -21,12 +21,16 @@ on batch composition or batch size (up to floating-point differences of padded b
 """
 from __future__ import annotations
 
+from pathlib import Path
+import inspect
 from typing import Mapping, Sequence
 
 import torch
 
 from evals.backends.base import Completion, SamplingParams
+from merging.expert_layout import LiveTensors, copy_into
 from evals.backends.seeding import resolve_indices, sample_seed
+from merging.checkpoint import open_checkpoint
 
 
 def _as_list(x) -> list[int]:
@@ -39,7 +43,15 @@ def filter_logits(logits: torch.Tensor, params: SamplingParams) -> torch.Tensor:
     """Temperature, top-k, top-p on float32 logits (b, V) -> filtered logits (b, V)."""
     logits = logits / params.temperature
     if params.top_k and params.top_k > 0 and params.top_k < logits.shape[-1]:
-        kth = torch.topk(logits, params.top_k, dim=-1).values[:, -1:]  # (b, 1)
+        top = torch.topk(logits, params.top_k, dim=-1)  # (b, k), descending
+        kth = top.values[:, -1:]  # (b, 1)
+        if params.top_p < 1.0:  # top-p among the few kept (ties at the k-th included), not all V
+            m = int((logits >= kth).sum(-1).max())
+            vals, order = (top.values, top.indices) if m == params.top_k else torch.topk(logits, m, dim=-1)
+            vals = vals.masked_fill(vals < kth, float("-inf"))  # (b, m)
+            probs = torch.softmax(vals, dim=-1)
+            vals = vals.masked_fill((torch.cumsum(probs, dim=-1) - probs) >= params.top_p, float("-inf"))
+            return torch.full_like(logits, float("-inf")).scatter_(-1, order, vals)
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if params.top_p < 1.0:
         sorted_logits, order = torch.sort(logits, descending=True, dim=-1)  # (b, V)
@@ -49,6 +61,28 @@ def filter_logits(logits: torch.Tensor, params: SamplingParams) -> torch.Tensor:
         sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
         logits = torch.empty_like(logits).scatter_(-1, order, sorted_logits)
     return logits
+
+
+# Any one of these makes a folder's tokenizer loadable (fast, slow sentencepiece, BPE vocab).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
+def load_tokenizer(path: str):
+    """AutoTokenizer of a checkpoint folder or hub id; a folder without tokenizer files is
+    refused by name (transformers would otherwise load some default and fail later as 'no
+    chat template')."""
+    from transformers import AutoTokenizer
+
+    if Path(path).is_dir() and not any((Path(path) / f).is_file() for f in TOKENIZER_FILES):
+        raise ValueError(f"{path}: no tokenizer ({', '.join(TOKENIZER_FILES)} all missing); copy the "
+                         "tokenizer files of the parent in (spectrum merge copies them from --copy-from)")
+    return AutoTokenizer.from_pretrained(path)
+
+
+def cache_keyword(model) -> str:
+    """The forward() keyword for the KV cache: `cache` on transformers 5.x (5.24 deprecates
+    `past_key_values`, removed in 5.40), `past_key_values` on 4.x."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 class TransformersBackend:
@@ -69,32 +103,30 @@ class TransformersBackend:
             raise ValueError("neither the tokenizer nor the model's generation_config names an eos token; set eos_token")
         pad = tokenizer.pad_token_id
         self.pad_id = int(pad) if pad is not None else min(self.eos_ids)
+        self.cache_kw = cache_keyword(self.model)
 
     @classmethod
     def from_pretrained(cls, path: str, device: str = "cpu", dtype: str | torch.dtype | None = None,
                         *, batch_size: int = 8) -> "TransformersBackend":
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
         if isinstance(dtype, str) and dtype != "auto":
             dtype = getattr(torch, dtype)
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32)
+        if Path(path).is_dir():
+            open_checkpoint(path)  # refuses pickle-only checkpoints, as merge and sweep do
+        tokenizer = load_tokenizer(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32, use_safetensors=True)
         return cls(model, tokenizer, batch_size=batch_size, device=device)
 
     @torch.no_grad()
     def load_weights(self, named_tensors: Mapping[str, torch.Tensor] | Sequence[tuple[str, torch.Tensor]]) -> int:
-        """Copy tensors into the live model's parameters/buffers by name (tied names work)."""
+        """Copy checkpoint tensors into the live model by checkpoint name (tied names work; MoE
+        per-expert names land in transformers 5's fused experts: `expert_layout.LiveTensors`)."""
         items = named_tensors.items() if isinstance(named_tensors, Mapping) else named_tensors
-        targets = dict(self.model.named_parameters(remove_duplicate=False))
-        targets.update(dict(self.model.named_buffers(remove_duplicate=False)))
+        live = LiveTensors(self.model)
         count = 0
         for name, tensor in items:
-            if name not in targets:
-                raise ValueError(f"load_weights: the model has no tensor {name!r}; check the checkpoint's key names")
-            dst = targets[name]
-            if tuple(dst.shape) != tuple(tensor.shape):
-                raise ValueError(f"load_weights: {name!r} has shape {tuple(tensor.shape)}, model expects {tuple(dst.shape)}")
-            dst.copy_(tensor.to(device=dst.device, dtype=dst.dtype))
+            copy_into(live.find, name, tensor)
             count += 1
         return count
 
@@ -151,7 +183,7 @@ class TransformersBackend:
         cache = DynamicCache(config=self.model.config)  # fresh per call: no state outlives weights
         with torch.inference_mode():
             out = self.model(input_ids=input_ids, attention_mask=attn, position_ids=pos,
-                             past_key_values=cache, use_cache=True, logits_to_keep=1)
+                             use_cache=True, logits_to_keep=1, **{self.cache_kw: cache})
             next_pos = pos[:, -1:] + 1  # (b, 1)
             for _ in range(params.max_new_tokens):
                 tokens = self._sample(out.logits[:, -1, :].float(), [gens[r] for r in active], params)  # (a,)
@@ -175,6 +207,6 @@ class TransformersBackend:
                     active = [active[j] for j in keep]
                 attn = torch.cat([attn, attn.new_ones((len(active), 1))], dim=1)
                 out = self.model(input_ids=tokens[:, None], attention_mask=attn, position_ids=next_pos,
-                                 past_key_values=cache, use_cache=True)
+                                 use_cache=True, **{self.cache_kw: cache})
                 next_pos = next_pos + 1
         return [self._finish(generated[i], finish[i] or "length", params.stop, seeds[i]) for i in range(b)]

@@ -1,16 +1,12 @@
-"""Generation with vLLM (optional; needs CUDA and `pip install vllm`), one engine per sweep.
+"""Generation with vLLM (optional; needs CUDA and `pip install vllm`).
 
-    backend = VLLMBackend("path/to/direct_or_any_parent", dtype="bfloat16")
-    for lam, tensors in sweep:                  # tensors: {hf_name: merged tensor}
-        backend.swap_weights(tensors)           # in place, prefix cache reset, verified
-        evaluate(backend, backend.tokenizer, ...)
+    backend = VLLMBackend("path/to/checkpoint", dtype="bfloat16")
+    evaluate(backend, backend.tokenizer, ...)
 
-Weights are replaced in the running engine: the worker extension
-(`evals.backends.vllm_worker.SpectrumWorkerExtension`) loads them through the model's own
-`load_weights` via `LLM.collective_rpc`, then the prefix cache is reset so no KV block
-computed with the old weights is reused. `probe_checksums` proves the swap took effect:
-after a swap the engine's replicated, unfused tensors (RMSNorm weights) must match the
-sent ones.
+The engine's workers carry a worker extension (`worker_extension`, called through
+`LLM.collective_rpc`); `probe_checksums` reads sums of the engine's live parameters. A
+sweep that rewrites the weights in place (theta(lam) computed on the workers) is
+`evals.backends.vllm_inplace.VLLMMergeBackend`, which shares this construction.
 
 Each sample is its own request (n=1) with seed sample_seed(params.seed, sample index,
 prompt), so sample i is reproducible alone (resume) and identical across batchings.
@@ -20,17 +16,20 @@ vLLM's attention needs head_dim in {32, 64, 96, 128, ...}.
 """
 from __future__ import annotations
 
-import tempfile
+from typing import Sequence
+
+import json
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from evals.backends.base import Completion, SamplingParams
 from evals.backends.seeding import resolve_indices, sample_seed
+from evals.backends.vllm_settings import check_kv_fits, engine_kwargs, engine_settings, kv_dtype_bytes
+from merging.checkpoint import open_checkpoint
 
 WORKER_EXTENSION = "evals.backends.vllm_worker.SpectrumWorkerExtension"
 
 
-def _import_vllm():
+def import_vllm():
     try:
         import vllm
     except ImportError:
@@ -50,18 +49,50 @@ def vllm_sampling_kwargs(params: SamplingParams, seed: int) -> dict:
     )
 
 
+def total_gpu_bytes() -> int:
+    """Memory of GPU 0: vLLM's own query, or torch's on older vLLM."""
+    try:  # (if it initialises CUDA here, vLLM starts its workers with spawn)
+        from vllm.platforms import current_platform
+
+        return int(current_platform.get_device_total_memory(0))
+    except Exception:  # noqa: BLE001 - older vLLM: fall back to torch
+        import torch
+
+        return int(torch.cuda.get_device_properties(0).total_memory)
+
+
+def prepare_engine(model_dir: str | Path, engine: dict | None, options=(), *, longest_prompt: int,
+                   max_new_tokens: int, dtype: str | None, gpu_bytes: int | None = None,
+                   extra_bytes: float = 0.0) -> dict:
+    """The engine settings for `model_dir` (config `engine:` overridden by `--engine` options;
+    max_model_len defaults to longest_prompt + max_new_tokens), after checking that the KV cache
+    of one full-length sequence fits (ValueError naming the setting to change)."""
+    settings = engine_settings(engine, options, longest_prompt=longest_prompt, max_new_tokens=max_new_tokens)
+    cfg_path = Path(model_dir) / "config.json"
+    model_config = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+    model_config = model_config.get("text_config", model_config)
+    if {"num_hidden_layers", "num_key_value_heads"} <= set(model_config):
+        weights = sum(i.nbytes for i in open_checkpoint(model_dir).tensors.values())
+        check_kv_fits(model_config, settings, gpu_bytes=gpu_bytes if gpu_bytes is not None else total_gpu_bytes(),
+                      weight_bytes=weights, extra_bytes=extra_bytes,
+                      dtype_bytes=kv_dtype_bytes(dtype, model_config))
+    return settings
+
+
 class VLLMBackend:
     name = "vllm"
     supports_sample_indices = True
+    worker_extension = WORKER_EXTENSION  # qualified name of the class the workers mix in
 
     def __init__(self, model: str, *, dtype: str = "auto", seed: int = 0, batch_size: int = 512,
-                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None, **engine_kwargs):
-        vllm = _import_vllm()
+                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None, **extra):
+        vllm = import_vllm()
         self._vllm = vllm
         self.batch_size = batch_size  # samples per generate() call from the runner
-        self.llm = vllm.LLM(model=model, dtype=dtype, seed=seed, worker_extension_cls=WORKER_EXTENSION,
+        self.dtype = dtype
+        self.llm = vllm.LLM(model=model, dtype=dtype, seed=seed, worker_extension_cls=self.worker_extension,
                             enable_prefix_caching=True, gpu_memory_utilization=gpu_memory_utilization,
-                            max_model_len=max_model_len, **engine_kwargs)
+                            max_model_len=max_model_len, **engine_kwargs(extra))
         self.tokenizer = self.llm.get_tokenizer()
 
     def generate(self, prompts: Sequence[str], params: SamplingParams, *, sample_indices=None) -> list[list[Completion]]:
@@ -77,67 +108,21 @@ class VLLMBackend:
         result: list[list[Completion]] = [[] for _ in prompts]
         for (pi, seed), out in zip(slots, outs):
             o = out.outputs[0]
+            # vLLM's reason as it is ("stop", "length", "abort", ...): an aborted request is not a stop
             result[pi].append(Completion(text=o.text, token_ids=tuple(o.token_ids),
-                                         finish_reason="length" if o.finish_reason == "length" else "stop",
-                                         meta={"sample_seed": seed}))
+                                         finish_reason=str(o.finish_reason), meta={"sample_seed": seed}))
         return result
+
+    def reset_prefix_cache(self) -> None:
+        """Drop every cached KV block (they hold the old weights' keys and values). vLLM returns
+        False when it refuses (blocks still in use); None on versions that return nothing."""
+        if self.llm.reset_prefix_cache() is False:
+            raise RuntimeError("vLLM refused to reset its prefix cache (requests still hold KV blocks); "
+                               "cached prompts would reuse the previous weights' KV, so the sweep stops")
 
     def _rpc(self, method: str, *args):
         return self.llm.collective_rpc(method, args=args)
 
-    def swap_weights(self, named_tensors: Mapping | Sequence, *, verify: bool = True,
-                     shard_bytes: int = 2 << 30) -> int:
-        """Replace weights in the running engine (HF tensor names); returns tensors sent."""
-        from safetensors.torch import save_file
-
-        items = list(named_tensors.items() if isinstance(named_tensors, Mapping) else named_tensors)
-        shm = Path("/dev/shm")
-        sent = 0
-        with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
-            shard, size = {}, 0
-            for name, t in items + [(None, None)]:
-                if name is not None:
-                    shard[name] = t.detach().to("cpu").contiguous()
-                    size += t.numel() * t.element_size()
-                if shard and (name is None or size >= shard_bytes):
-                    path = Path(tmp) / f"shard{sent}.safetensors"
-                    save_file(shard, str(path))
-                    self._rpc("spectrum_load_file", str(path))
-                    path.unlink()
-                    sent += len(shard)
-                    shard, size = {}, 0
-        self.llm.reset_prefix_cache()  # KV blocks of the old weights must never be reused
-        if verify:
-            self.verify_swap(dict(items))
-        return sent
-
-    def swap_weights_from_dir(self, path: str | Path, *, verify: bool = True) -> int:
-        """Load every *.safetensors file of a checkpoint folder into the running engine."""
-        from safetensors.torch import load_file
-
-        files = sorted(Path(path).glob("*.safetensors"))
-        if not files:
-            raise FileNotFoundError(f"{path}: no *.safetensors files to load into the engine")
-        n = sum(self._rpc("spectrum_load_file", str(f.resolve()))[0] for f in files)
-        self.llm.reset_prefix_cache()
-        if verify:
-            self.verify_swap(load_file(str(files[0])))
-        return n
-
     def probe_checksums(self, names: Sequence[str]) -> list[dict]:
         """Per worker: name -> (sum, dtype, shape) of the engine's live parameters."""
         return self._rpc("spectrum_checksums", list(names))
-
-    def verify_swap(self, sent: Mapping) -> None:
-        """Check the engine now holds the sent RMSNorm weights (replicated and unfused, so
-        comparable across tensor-parallel workers); raise if any differs."""
-        import torch
-
-        names = [n for n in sent if n.endswith("norm.weight")]
-        if not names:
-            return  # nothing comparable was sent
-        for worker in self.probe_checksums(names):
-            for n, (total, dtype, _shape) in worker.items():
-                expected = float(sent[n].to(getattr(torch, dtype)).double().sum())
-                if abs(total - expected) > 1e-3 * max(1.0, abs(expected)):
-                    raise RuntimeError(f"weight swap did not take effect for {n!r}: engine sum {total}, sent {expected}")

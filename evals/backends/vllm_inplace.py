@@ -19,9 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evals.backends.vllm_backend import VLLMBackend, _import_vllm
+from evals.backends.vllm_backend import VLLMBackend, prepare_engine, total_gpu_bytes
 from evals.backends.vllm_names import mismatches
-from evals.model_loading import LoadedPair
+from evals.backends.vllm_settings import engine_settings
+from evals.sweep.live import LoadedPair
+from merging.checkpoint import open_checkpoint
 
 MERGE_EXTENSION = "evals.backends.vllm_merge_worker.SpectrumMergeExtension"
 GiB = 1 << 30
@@ -52,23 +54,20 @@ def check_replies(replies: list[dict], what: str) -> None:
         if not r.get("expected"):
             raise RuntimeError(f"{what}: worker {rank} had nothing to probe (no RMSNorm weights among "
                                "the checkpoint tensors?); cannot prove the swap took effect")
+        if r.get("layout"):
+            raise RuntimeError(f"{what}: refused on worker {rank}: " + "; ".join(r["layout"][:2]))
         bad = mismatches(r["expected"], r.get("live", {}))
         if bad:
             raise RuntimeError(f"{what}: weight swap did not take effect on worker {rank}: " + "; ".join(bad[:3]))
 
 
 class VLLMMergeBackend(VLLMBackend):
-    """VLLMBackend whose workers carry the merge extension (and still the plain swap calls)."""
+    """VLLMBackend whose workers carry the merge extension (same engine settings)."""
 
-    def __init__(self, model: str, *, dtype: str = "auto", seed: int = 0, batch_size: int = 512,
-                 gpu_memory_utilization: float = 0.9, max_model_len: int | None = None, **engine_kwargs):
-        vllm = _import_vllm()
-        self._vllm = vllm
-        self.batch_size = batch_size
-        self.llm = vllm.LLM(model=model, dtype=dtype, seed=seed, worker_extension_cls=MERGE_EXTENSION,
-                            enable_prefix_caching=True, gpu_memory_utilization=gpu_memory_utilization,
-                            max_model_len=max_model_len, **engine_kwargs)
-        self.tokenizer = self.llm.get_tokenizer()
+    worker_extension = MERGE_EXTENSION
+
+    def __init__(self, model: str, **kwargs):
+        super().__init__(model, **kwargs)
         self.last_swap: list[dict] = []
 
     def open_parents(self, sources: dict[str, str], resident: str = "auto") -> list[dict]:
@@ -76,7 +75,7 @@ class VLLMMergeBackend(VLLMBackend):
 
     def apply_point(self, point: dict, what: str) -> list[dict]:
         replies = self._rpc("spectrum_apply", point)
-        self.llm.reset_prefix_cache()  # KV blocks computed with the old weights must never be reused
+        self.reset_prefix_cache()  # KV blocks computed with the old weights must never be reused
         check_replies(replies, what)
         self.last_swap = replies
         return replies
@@ -107,31 +106,23 @@ class VLLMLoadedPair(LoadedPair):
                                            "cache": cache}, method)
 
 
-def _total_gpu_bytes() -> int:
-    try:  # vLLM's own query (if it initialises CUDA here, vLLM starts its workers with spawn)
-        from vllm.platforms import current_platform
-
-        return int(current_platform.get_device_total_memory(0))
-    except Exception:  # older vLLM: fall back to torch
-        import torch
-
-        return int(torch.cuda.get_device_properties(0).total_memory)
-
-
 def load_vllm_pair(pair, dirs: dict[str, Path], *, dtype: str | None, batch_size: int, fingerprints: dict,
-                   tokenizers: dict, engine: dict | None = None):
-    """Start one engine on the thinking parent and hand the workers the parents' directories."""
-    from merging.checkpoint import open_checkpoint
-
-    engine = dict(engine or {})
+                   tokenizers: dict, engine: dict | None = None, sizing=None):
+    """Start one engine on the thinking parent and hand the workers the parents' directories.
+    `sizing(tokenizers) -> (longest prompt tokens, max_new_tokens)` sets the default
+    max_model_len; the KV cache of one such sequence must fit (checked before starting)."""
+    longest, new_tokens = sizing(tokenizers) if sizing is not None else (0, 0)
+    if sizing is None and "max_model_len" not in (engine or {}):
+        raise ValueError("engine: give max_model_len (or a sizing) so vLLM does not size for the model's own limit")
+    engine = engine_settings(engine, longest_prompt=longest, max_new_tokens=new_tokens)
     resident = engine.pop("parents", "auto")
-    if resident not in ("auto", "device", "host"):
-        raise ValueError(f"engine.parents must be auto, device or host, got {resident!r}")
     if "gpu_memory_utilization" not in engine and resident != "host":
         sizes = {role: sum(i.nbytes for i in open_checkpoint(d).tensors.values()) for role, d in dirs.items()}
-        util, where = plan_gpu_memory(_total_gpu_bytes(), sizes["think"], sum(sizes.values()))
+        util, where = plan_gpu_memory(total_gpu_bytes(), sizes["think"], sum(sizes.values()))
         engine["gpu_memory_utilization"] = util
         resident = where if resident == "auto" else resident
+    # the planned utilisation already leaves the parents' bytes outside the engine's share
+    engine = prepare_engine(dirs["think"], engine, longest_prompt=longest, max_new_tokens=new_tokens, dtype=dtype)
     backend = VLLMMergeBackend(str(dirs["think"]), dtype=dtype or "auto", batch_size=batch_size, **engine)
     info = backend.open_parents({role: str(d) for role, d in dirs.items()}, resident)
     return VLLMLoadedPair(backend, tokenizers, {}, fingerprints, engine_info=info)

@@ -15,8 +15,12 @@ channel but the small dicts above. The driver resets the prefix cache after ever
 
 Probe: while feeding, the worker sums (float64) the tensors bound for the parameters of
 `vllm_names.probe_plan` (every RMSNorm weight; with one worker also layer 0's projections,
-fused ones included); after `load_weights` it sums the live parameters. The reply carries
-both; the driver refuses the point unless they agree. No vLLM import at module level.
+fused ones and the stacked MoE experts included); after `load_weights` it sums the live
+parameters. A sum cannot see a re-layout, so expert 0 of the first MoE layer is also compared
+element by element (`vllm_names.layout_problems`): some MoE kernels re-lay out expert weights in
+`process_weights_after_loading` at startup, which a swap through `load_weights` would not redo;
+such a kernel is refused with that reason. The reply carries all of it; the driver refuses
+the point unless everything agrees. No vLLM import at module level.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ import time
 
 import torch
 
-from evals.backends.vllm_names import expected_sums, probe_plan
+from evals.backends.vllm_names import expected_sums, layout_problems, layout_witnesses, probe_plan
 from evals.backends.vllm_worker import SpectrumWorkerExtension
 from merging.checkpoint import open_checkpoint
 from merging.feed import TensorMerger, cache_bytes
@@ -80,16 +84,18 @@ class SpectrumMergeExtension(SpectrumWorkerExtension):
             merger = TensorMerger(parents, method, params, seed=seed, cache=bool(cache))
             self._spectrum_merger, self._spectrum_key = merger, key
         merger = self._spectrum_merger
-        return merger.tensors(point["lam"], dtype), {"cache": merger.cache, "stats": merger.stats}
+        return merger.tensors(point["lam"], dtype), {"cache": merger.cache, "stats": merger.run.stats_record()}
 
     def spectrum_apply(self, point: dict) -> dict:
         """Write one sweep point into the live model; returns the probe's sums."""
         t0 = time.perf_counter()
         model = self._spectrum_model()
         feed, info = self._spectrum_feed(point)
-        plan = probe_plan(self._spectrum_parents.names, tensor_parallel=_tensor_parallel_size())
+        names, tp = self._spectrum_parents.names, _tensor_parallel_size()
+        plan, witnesses = probe_plan(names, tensor_parallel=tp), layout_witnesses(names, tensor_parallel=tp)
         watched = {n for parts in plan.values() for n in parts}
         fed: dict[str, float] = {}
+        kept: dict[str, torch.Tensor] = {}   # one expert's tensors (MB): the layout check
         count = 0
 
         def tapped():
@@ -97,6 +103,8 @@ class SpectrumMergeExtension(SpectrumWorkerExtension):
             for name, tensor in feed:
                 if name in watched:
                     fed[name] = float(tensor.double().sum())
+                if name in witnesses:
+                    kept[name] = tensor.detach().clone()
                 count += 1
                 yield name, tensor
 
@@ -105,4 +113,4 @@ class SpectrumMergeExtension(SpectrumWorkerExtension):
         params = dict(model.named_parameters())
         live = {p: float(params[p].double().sum()) for p in plan if p in params}
         return {"sent": count, "expected": expected_sums(plan, fed), "live": live,
-                "seconds": time.perf_counter() - t0, **info}
+                "layout": layout_problems(params, kept, witnesses), "seconds": time.perf_counter() - t0, **info}

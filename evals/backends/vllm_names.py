@@ -47,15 +47,16 @@ def _layer(name: str) -> int | None:
 def probe_plan(hf_names: Iterable[str], *, tensor_parallel: int = 1) -> dict[str, list[str]]:
     """vLLM parameter -> the checkpoint tensors whose sums add up to its sum after a swap.
 
-    Always every RMSNorm weight (replicated, unfused); with one worker (no sharding) also the
-    first layer's attention and dense-MLP projections, fused ones included. Never embeddings
-    or lm_head (vLLM pads the vocabulary) nor MoE experts (stacked, many)."""
+    Always every RMSNorm weight (replicated, unfused); with one worker (no sharding, so no
+    expert parallelism either) also the first layer's attention, dense-MLP and MoE expert
+    projections, fused and stacked ones included (`w13_weight` sums every expert's gate and
+    up, `w2_weight` every down). Never embeddings or lm_head (vLLM pads the vocabulary)."""
     plan: dict[str, list[str]] = {}
     for name in hf_names:
         param, shard, expert = vllm_param_name(name)
         if name.endswith("norm.weight"):
             plan.setdefault(param, []).append(name)
-        elif (tensor_parallel == 1 and expert is None and _layer(name) == 0 and name.endswith("proj.weight")
+        elif (tensor_parallel == 1 and _layer(name) == 0 and name.endswith("proj.weight")
               and (".self_attn." in name or ".mlp." in name) and ".mlp.gate." not in name):
             plan.setdefault(param, []).append(name)
     return plan
@@ -78,4 +79,38 @@ def mismatches(expected: dict[str, float], live: dict[str, float], rel: float = 
         got = live[param]
         if abs(got - want) > rel * max(1.0, abs(want)):
             bad.append(f"{param}: engine holds sum {got!r}, the merge fed {want!r}")
+    return bad
+
+
+def layout_witnesses(hf_names: Iterable[str], *, tensor_parallel: int = 1) -> dict[str, tuple[str, int, int]]:
+    """Checkpoint tensors compared element by element after a swap: expert 0 of the first MoE
+    layer, as checkpoint name -> (vLLM parameter, expert, row offset in that expert's slice).
+    A sum cannot see a permutation; this can. Empty under tensor parallelism or without MoE."""
+    if tensor_parallel != 1:
+        return {}
+    found = [n for n in hf_names if (m := _EXPERT.match(n)) and int(m["e"]) == 0]
+    layers = sorted({_layer(n) for n in found if _layer(n) is not None})
+    out: dict[str, tuple[str, int, int]] = {}
+    for name in (n for n in found if layers and _layer(n) == layers[0]):
+        param, shard, expert = vllm_param_name(name)
+        out[name] = (param, expert, 0 if shard in ("w1", "w2") else -1)   # -1: w3 is the second half of w13
+    return out
+
+
+def layout_problems(live: dict, fed: dict, witnesses: dict[str, tuple[str, int, int]]) -> list[str]:
+    """Why the engine's expert weights are not the fed checkpoint tensors in vLLM's load layout
+    (w13 = [gate; up] per expert, w2 = down); `live` maps vLLM parameter -> tensor, `fed` maps
+    checkpoint name -> the (dtype-cast) tensor fed. Empty: the layout is the loader's own."""
+    bad = []
+    for name, (param, expert, offset) in witnesses.items():
+        if name not in fed or param not in live:
+            continue
+        block, want = live[param][expert], fed[name]
+        rows = want.shape[0]
+        got = block[:rows] if offset == 0 else block[block.shape[0] - rows:]
+        if tuple(got.shape) != tuple(want.shape) or not bool((got.to(want.dtype) == want.to(got.device)).all()):
+            bad.append(f"{param}[{expert}] does not hold {name} as loaded: this MoE kernel re-lays out expert "
+                       "weights after loading (vLLM's process_weights_after_loading), so an in-place swap "
+                       "would write the checkpoint layout into a processed one; use the transformers "
+                       "backend, or an engine whose MoE kernel keeps the loader's layout")
     return bad

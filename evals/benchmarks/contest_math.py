@@ -4,6 +4,18 @@ Each row needs a problem text and a final answer (integer for AIME, often LaTeX 
 HMMT); the user message appends Qwen's recommended math instruction, and the bare
 problem is kept in `meta["question"]` for the paper's raw ChatML prompt mode. Graded by
 math-verify (`evals.grading.math`).
+
+Schemas read (field names as on the hub): `HuggingFaceH4/aime_2024` (id, problem,
+solution, answer, url, year), `math-ai/aime25` (problem, answer, id), `MathArena/*`
+(problem_idx, problem, answer), `opencompass/AIME2025` (question, answer), and capitalised
+`Problem / Answer` (`ID`). A row without a problem or an answer field is refused with one
+line naming the fields looked for and the fields present.
+
+Prompts: chat_template sends `{problem}\n{MATH_INSTRUCTION}` as the user message;
+chatml_system (the paper's harness, prompt type "qwen25-no-cot") sends, byte for byte,
+`<|im_start|>system\nPlease anwser the question and put your final answer within
+\boxed{}.<|im_end|>\n<|im_start|>user\n{problem}<|im_end|>\n<|im_start|>assistant\n`
+with the problem stripped (" (Yes or No)" / " (True or False)" appended for such golds).
 """
 from __future__ import annotations
 
@@ -16,11 +28,23 @@ from evals.grading.math import grade_math
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 PROBLEM_KEYS = ("problem", "question", "Problem", "Question")
 ANSWER_KEYS = ("answer", "Answer", "final_answer", "gt")
-ID_KEYS = ("id", "problem_idx", "ID", "idx")
+ID_KEYS = ("id", "problem_idx", "ID", "idx", "Problem ID")
+
+
+def harness_question(question: str, answer: str) -> str:
+    """The question as the Qwen2.5-Math harness renders it: stripped, with " (True or False)"
+    or " (Yes or No)" appended when the gold answer is one of those words."""
+    q = question.strip()
+    if answer.strip().lower() in ("true", "false"):
+        q += " (True or False)"
+    if answer.strip().lower() in ("yes", "no"):
+        q += " (Yes or No)"
+    return q.strip()
 
 
 def load_math(path: str | None, *, name: str, hub_id: str, split: str) -> list[Problem]:
-    rows = load_rows(path, hub_id=hub_id, split=split, name=name, fields_hint="problem, answer (and optionally id)")
+    rows = load_rows(path, hub_id=hub_id, split=split, name=name, fields_hint="problem, answer (and optionally id)",
+                     id_keys=ID_KEYS + PROBLEM_KEYS)
     problems = []
     seen: set[str] = set()
     for i, row in enumerate(rows):
@@ -30,7 +54,8 @@ def load_math(path: str | None, *, name: str, hub_id: str, split: str) -> list[P
         if pid in seen:
             raise ValueError(f"benchmark {name!r}: problem id {pid!r} appears twice in the data; ids must be unique")
         seen.add(pid)
-        problems.append(Problem(id=pid, prompt=f"{question}\n{MATH_INSTRUCTION}", gold=answer, meta={"question": question}))
+        problems.append(Problem(id=pid, prompt=f"{question}\n{MATH_INSTRUCTION}", gold=answer,
+                                meta={"question": harness_question(question, answer)}))
     return problems
 
 

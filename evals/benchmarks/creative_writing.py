@@ -6,6 +6,9 @@ Iteration i of a prompt replaces `<SEED>` with seed_modifiers[(i-1) % len] (as t
 bench does). There is no gold answer: `grade` only records offline style-bleed
 measures; the score comes from a rubric judge afterwards (`evals.grading.judge`), which
 needs the bench's criteria files from the same folder.
+Prompt: the paper ran this bench through EQ-Bench's own pipeline, not the Qwen2.5-Math
+harness, so there is no harness prompt to reproduce; chatml_system sends the filled-in
+writing prompt as the user turn under the harness's system message.
 Version history: 1 - first version.
 """
 from __future__ import annotations

@@ -1,51 +1,61 @@
 """GPQA-Diamond (198 four-choice science questions): hub `Idavidrein/gpqa`, config
 `gpqa_diamond`, split train (gated: accept the terms on the hub, or pass a local file).
 
-Local data: JSONL/parquet with the hub's fields `Question`, `Correct Answer`,
-`Incorrect Answer 1..3` (lowercase `question`, `correct_answer`, `incorrect_answers`
-[list] also accepted). Options are shuffled once per question with a seed from the
-sha256 of the question (`evals.grading.choice`), so every lam sees the same order.
-Version history: 1 - first version.
+Local data: JSONL/parquet in any schema of `evals.benchmarks.gpqa_schemas` (the hub's
+`Question / Correct Answer / Incorrect Answer 1-3`, the Qwen2.5-Math harness's
+`{question, choices, answer: int}`, `{question, options, answer: letter}`, lowercase or
+snake_case). A file that fixes the option order is used as it is; otherwise options are
+shuffled once per question by the sha256 of its text, so every lam sees the same order.
+Loading prints which schema was read; each problem carries it in `meta["schema"]`.
+
+Prompts:
+- chat_template: the question, a blank line, `A) ..` to `D) ..` one per line, a blank
+  line and `CHOICE_INSTRUCTION`, as the user message.
+- chatml_system (the paper's harness, prompt type "qwen25-no-cot"), byte for byte:
+  `<|im_start|>system\\nPlease anwser the question and put your final answer within
+  \\boxed{}.<|im_end|>\\n<|im_start|>user\\n{question}\\nAnswer Choices: (A) {opt A} (B) {opt B}
+  (C) {opt C} (D) {opt D}<|im_end|>\\n<|im_start|>assistant\\n` in the file's option order.
+Version history: 1 - first version; 2 - schemas of the harness and letter files, the
+harness's question layout for chatml_system, the final-answer letter reader.
 """
 from __future__ import annotations
 
+import sys
+from collections import Counter
+
 from evals.benchmarks.base import Benchmark, Problem
-from evals.benchmarks.loading import load_rows, pick
+from evals.benchmarks.gpqa_schemas import SCHEMAS, harness_question, read_row
+from evals.benchmarks.loading import load_rows
 from evals.benchmarks.registry import register
-from evals.grading.choice import format_options, grade_choice, shuffle_options, stable_seed
+from evals.grading.choice import format_options, grade_choice, stable_seed
 
 NAME = "gpqa_diamond"
 CHOICE_INSTRUCTION = (
     "Please reason step by step, and put the letter of your final answer (A, B, C or D) within \\boxed{}."
 )
-
-
-def _incorrect(row: dict, i: int) -> list[str]:
-    if "incorrect_answers" in row:
-        wrong = list(row["incorrect_answers"])
-    else:
-        wrong = [pick(row, (f"Incorrect Answer {k}",), name=NAME, what=f"Incorrect Answer {k}", index=i) for k in (1, 2, 3)]
-    if len(wrong) != 3:
-        raise ValueError(f"benchmark {NAME!r}, row {i}: expected 3 incorrect answers, got {len(wrong)}")
-    return [str(w).strip() for w in wrong]
+ID_KEYS = ("Record ID", "record_id", "id", "idx", "Question", "question")
 
 
 def load(path: str | None) -> list[Problem]:
     rows = load_rows(path, hub_id="Idavidrein/gpqa", config="gpqa_diamond", split="train", name=NAME,
-                     fields_hint="Question, Correct Answer, Incorrect Answer 1-3")
+                     fields_hint="Question, Correct Answer, Incorrect Answer 1-3 (or question, choices, answer)",
+                     id_keys=ID_KEYS)
     problems = []
     for i, row in enumerate(rows):
-        question = str(pick(row, ("Question", "question"), name=NAME, what="question", index=i)).strip()
-        correct = str(pick(row, ("Correct Answer", "correct_answer"), name=NAME, what="correct answer", index=i)).strip()
-        options, gold = shuffle_options(question, correct, _incorrect(row, i))
-        body = f"{question}\n\n{format_options(options)}"
-        pid = str(row.get("Record ID") or row.get("id") or f"q{stable_seed(question):016x}")
-        problems.append(Problem(id=pid, prompt=f"{body}\n\n{CHOICE_INSTRUCTION}", gold=gold,
-                                meta={"question": body, "options": options}))
+        r = read_row(row, i, name=NAME)
+        body = f"{r.question}\n\n{format_options(r.options)}"
+        rid = next((row[k] for k in ID_KEYS[:4] if row.get(k) is not None), None)
+        pid = str(rid) if rid is not None else f"q{stable_seed(r.question):016x}"
+        problems.append(Problem(id=pid, prompt=f"{body}\n\n{CHOICE_INSTRUCTION}", gold=r.gold,
+                                meta={"question": harness_question(r.question, r.options), "options": r.options,
+                                      "schema": r.schema}))
+    counts = Counter(p.meta["schema"] for p in problems)
+    for schema, n in counts.items():
+        print(f"{NAME}: read {n} questions in schema {schema!r} ({SCHEMAS[schema]})", file=sys.stderr)
     return problems
 
 
 BENCHMARK = register(Benchmark(
-    name=NAME, version="1", kind="multiple_choice", hub_id="Idavidrein/gpqa", load=load, grade=grade_choice,
-    default_samples=2, description="GPQA-Diamond, 198 questions, fixed hashed option order; paper used 2 samples",
+    name=NAME, version="2", kind="multiple_choice", hub_id="Idavidrein/gpqa", load=load, grade=grade_choice,
+    default_samples=2, description="GPQA-Diamond, 198 questions, fixed option order; paper used 2 samples",
 ))

@@ -4,20 +4,17 @@ The option order is shuffled ONCE per question with a seed taken from a stable h
 the question text (sha256, never Python's salted `hash()`), so it is identical across
 runs, machines and every merge strength lam.
 
-The letter is read from the answer text, strongest evidence first, last occurrence wins:
-`\\boxed{C}` (also `\\boxed{\\text{C}}`, `\\boxed{(C)}`), then "answer is C" / "Answer: (C)" /
-`"answer": "C"`, then a lone letter as the whole answer.
+The letter is read by `evals.grading.choice_reader`: the last final statement or box wins,
+letters named while weighing options never count.
 """
 from __future__ import annotations
 
 import hashlib
 import random
-import re
 from typing import Sequence
 
 from evals.benchmarks.base import Grade, Problem
-
-LETTERS = "ABCDEFGHIJ"
+from evals.grading.choice_reader import LETTERS, answer_like, read_choice
 
 
 def stable_seed(text: str) -> int:
@@ -38,35 +35,15 @@ def format_options(options: Sequence[str]) -> str:
     return "\n".join(f"{LETTERS[i]}) {opt}" for i, opt in enumerate(options))
 
 
-_STRONG = [
-    r"\\boxed\{\s*(?:\\text(?:bf)?\{)?\s*\(?([A-J])\)?\s*\}?\s*\}",
-]
-_MEDIUM = [
-    r"answer\s*(?:is|:)?\s*[:\-]?\s*\**\s*\(?((?-i:[A-J]))\)?(?![A-Za-z])",
-    r"\"answer\"\s*:\s*\"\(?((?-i:[A-J]))\)?\"",
-    r"(?:option|choice)\s+\(?((?-i:[A-J]))\)?(?![A-Za-z])",
-]
-
-
-def extract_choice(text: str, n_options: int = 4) -> str | None:
-    """The chosen letter (within the first `n_options`), or None."""
-    valid = LETTERS[:n_options]
-    for patterns, flags in ((_STRONG, 0), (_MEDIUM, re.IGNORECASE)):
-        found: list[tuple[int, str]] = []
-        for pat in patterns:
-            for m in re.finditer(pat, text, flags):
-                letter = m.group(1).upper()
-                if letter in valid:
-                    found.append((m.start(), letter))
-        if found:
-            return max(found)[1]
-    lone = re.fullmatch(r"\W*\(?([A-J])\)?\W*", text.strip())
-    if lone and lone.group(1) in valid:
-        return lone.group(1)
-    return None
+def extract_choice(text: str, n_options: int = 4, options: Sequence[str] | None = None) -> str | None:
+    """The chosen letter (within the first `n_options`), or None (see `evals.grading.choice_reader`)."""
+    return read_choice(text, n_options, options)
 
 
 def grade_choice(problem: Problem, answer_text: str) -> Grade:
-    n = len(problem.meta.get("options", ())) or 4
-    letter = extract_choice(answer_text, n)
-    return Grade(correct=letter is not None and letter == problem.gold, extracted=letter, malformed=letter is None)
+    """Correct when the read letter is the gold one; malformed only when nothing in the text
+    looks like an answer at all (a readable but unmatched answer is simply wrong)."""
+    options = list(problem.meta.get("options", ()))
+    letter = extract_choice(answer_text, len(options) or 4, options or None)
+    malformed = letter is None and not answer_like(answer_text)
+    return Grade(correct=letter is not None and letter == problem.gold, extracted=letter, malformed=malformed)

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
 
+from evals.backends.base import SamplingParams
+from evals.grading.thinking import split_text
+
 SCORE_MAX = 20.0
 _SCORE_LINE = re.compile(r"^\s*\**([^:\n]+?)\**\s*:\s*\[?\s*(?:Score\s+)?(-?\d+(?:\.\d+)?)\s*\]?", re.MULTILINE)
 
@@ -125,14 +128,10 @@ class BackendJudge:
     """A local judge model through any generation backend (greedy by default)."""
 
     def __init__(self, backend, tokenizer, *, max_new_tokens: int = 1000):
-        from evals.backends.base import SamplingParams
-
         self.backend, self.tokenizer = backend, tokenizer
         self.params = SamplingParams(temperature=0.0, max_new_tokens=max_new_tokens)
 
     def complete(self, prompt: str) -> str:
-        from evals.grading.thinking import split_text
-
         rendered = self.tokenizer.apply_chat_template(
             [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
         )

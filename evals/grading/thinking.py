@@ -9,6 +9,11 @@ Token accounting (counted from generated token ids, never by re-encoding text):
 - no marker, finish_reason "length": the model was still thinking when the cap hit, so all
   tokens are reasoning and the sample is truncated (graded wrong);
 - no marker, stopped normally: a direct answer, all tokens are answer tokens.
+- no marker, and the prompt never opened a think block (prompt_mode "chatml_system", the
+  paper's raw ChatML: a thinking model there reasons without `<think>` and often never
+  writes `</think>`): the split is UNKNOWN, not "all answer". `known` is False and both
+  counts are 0; generated_tokens stays exact, and every figure built on the split
+  (thinking share, reasoning tokens) reports unknown for such samples.
 Any finish_reason "length" is flagged truncated (the answer may be cut mid-way), and the
 runner counts truncated samples wrong.
 
@@ -37,6 +42,7 @@ class TokenSplit:
     answer_tokens: int
     thought: bool  # the marker token(s) occur in the generated ids
     truncated: bool  # finish_reason == "length"
+    known: bool = True  # False: no marker and no opened think block, the split cannot be told
 
 
 def split_text(text: str, marker: str = THINK_END) -> TextSplit:
@@ -70,10 +76,11 @@ def _last_subsequence_end(ids: Sequence[int], pattern: Sequence[int]) -> int:
 
 
 def split_tokens(
-    token_ids: Sequence[int], marker_ids: Sequence[int] | int | None, finish_reason: str
+    token_ids: Sequence[int], marker_ids: Sequence[int] | int | None, finish_reason: str, *, opened: bool = True
 ) -> TokenSplit:
     """Count reasoning vs answer tokens. `marker_ids`: the id of `</think>` (or the id
-    sequence of a multi-token marker); None means the vocabulary has no marker."""
+    sequence of a multi-token marker); None means the vocabulary has no marker. `opened`:
+    whether the prompt opened a think block (False for the paper's raw ChatML prompt)."""
     if isinstance(marker_ids, int):
         marker_ids = (marker_ids,)
     n = len(token_ids)
@@ -81,9 +88,17 @@ def split_tokens(
     end = _last_subsequence_end(token_ids, marker_ids) if marker_ids else -1
     if end >= 0:
         return TokenSplit(reasoning_tokens=end, answer_tokens=n - end, thought=True, truncated=truncated)
+    if not opened:
+        return TokenSplit(reasoning_tokens=0, answer_tokens=0, thought=False, truncated=truncated, known=False)
     if truncated:
         return TokenSplit(reasoning_tokens=n, answer_tokens=0, thought=False, truncated=True)
     return TokenSplit(reasoning_tokens=0, answer_tokens=n, thought=False, truncated=False)
+
+
+def prompt_opens_think(prompt_mode: str) -> bool:
+    """Whether a prompt mode lets the model's template open `<think>` (all but the paper's
+    raw ChatML, which has no template)."""
+    return prompt_mode != "chatml_system"
 
 
 def marker_token_ids(tokenizer, marker: str = THINK_END) -> tuple[int, ...] | None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from evals.analysis.claims import Thresholds, judge_all
-from evals.analysis.table import curves_from_records
+from evals.claims.verdicts import smoke_run_line
+from evals.claims.verify import judge_and_report, judged_curves
 from evals.records import SampleRecord
-from evals.store import ResultsStore
 from evals.report.tables import format_verdict_table
-from evals.report.writer import write_report
+from evals.store import ResultsStore
 
 
 def read_records(path: str | Path) -> list[SampleRecord]:
@@ -33,16 +32,19 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report-dir", default="reports", help="where reports/<run-id>/ goes (default: reports)")
     p.add_argument("--run-id", default=None, help="report folder name (default: a timestamp)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--bootstrap-seed", type=int, default=0,
+                   help="seeds the bootstrap over problems behind every interval (default 0)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
 
 def finish(curves, meta: dict, args) -> int:
-    th = Thresholds()
-    verdicts = judge_all(curves, th, n_boot=args.n_boot, seed=args.seed)
-    out = write_report(curves, verdicts, args.report_dir, args.run_id, meta, thresholds=th,
-                       n_boot=args.n_boot, seed=args.seed, plots=not args.no_plots)
+    verdicts, out, th = judge_and_report(curves, meta, report_dir=args.report_dir, run_id=args.run_id,
+                                         n_boot=args.n_boot, bootstrap_seed=args.bootstrap_seed,
+                                         plots=not args.no_plots)
     print(format_verdict_table(verdicts, note=True, level=th.level))
+    smoke = smoke_run_line(curves, th)
+    if smoke is not None:
+        print(smoke)
     print(f"report: {out}")
     return 0
 
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     records = read_records(args.results)
     if not records:
         raise ValueError(f"{args.results}: no complete records to report on")
-    curves = curves_from_records(records)
+    curves = judged_curves(records)
     if not curves:
         raise ValueError(f"{args.results}: records hold parents only; a report needs merge curves")
     return finish(curves, {"source": str(args.results), "records": len(records)}, args)

@@ -1,13 +1,16 @@
 """PNG plots of a report, one set per (pair, benchmark), drawn with matplotlib's Agg canvas.
 
-  acc_vs_lam__<pair>__<benchmark>.png     accuracy vs lam, one line per method, 95% CI bars
-  tokens_vs_lam__<pair>__<benchmark>.png  mean tokens vs lam (when tokens are known)
-  pareto__<pair>__<benchmark>.png         accuracy vs tokens, every method's points, the
-                                          Pareto front over all of them, parents marked
+  acc_vs_lam__<tag>.png     accuracy vs lam, one line per method, 95% CI bars
+  tokens_vs_lam__<tag>.png  mean tokens vs lam (when tokens are known)
+  pareto__<tag>.png         accuracy vs tokens, every method's points, the Pareto front
+                            over all of them, parents marked
+<tag> is `plot_tag(pair, benchmark)`: slugs plus a hash of the exact names (unique).
 Figures are built as `matplotlib.figure.Figure` objects (no pyplot state, no GUI).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -18,6 +21,13 @@ from matplotlib.figure import Figure
 
 from evals.analysis.pareto import pareto_front
 from evals.analysis.points import Curve
+
+
+def plot_tag(pair: str, benchmark: str) -> str:
+    """A file-name tag unique per (pair, benchmark) whatever characters they hold: readable
+    slugs plus a short hash of the exact names, so 'x y', 'x/y' and 'x_y' never collide."""
+    digest = hashlib.sha1(json.dumps([pair, benchmark]).encode("utf-8")).hexdigest()[:8]
+    return f"{safe_name(pair)[:60]}__{safe_name(benchmark)[:60]}__{digest}"
 
 
 def safe_name(text: str) -> str:
@@ -97,9 +107,11 @@ def write_plots(curves: Sequence[Curve], summaries: dict[int, list[dict]], out_d
     groups: dict[tuple[str, str], list[Curve]] = defaultdict(list)
     for c in curves:
         groups[(c.pair, c.benchmark)].append(c)
+    from tqdm import tqdm
+
     written = {}
-    for (pair, bench), cs in groups.items():
-        tag = f"{safe_name(pair)}__{safe_name(bench)}"
+    for (pair, bench), cs in tqdm(groups.items(), desc="plots", unit="pair/benchmark", disable=None):
+        tag = plot_tag(pair, bench)
         files = [f"acc_vs_lam__{tag}.png"]
         _vs_lam(cs, summaries, "accuracy", "accuracy_ci", 100.0, "accuracy (%)",
                 f"{pair} / {bench}: accuracy vs lam", out_dir / files[0])
@@ -111,5 +123,6 @@ def write_plots(curves: Sequence[Curve], summaries: dict[int, list[dict]], out_d
             files.append(f"pareto__{tag}.png")
             _pareto(with_tokens, summaries, f"{pair} / {bench}: accuracy vs tokens",
                     out_dir / files[-1])
-        written[f"{pair} / {bench}"] = files
+        title = f"{pair} / {bench}"
+        written[title if title not in written else f"{title} ({tag[-8:]})"] = files
     return written

@@ -10,10 +10,10 @@ from typing import Iterable, Sequence
 
 from tabulate import tabulate
 
-from evals.analysis.claims import CLAIMS, TITLES, Verdict
-from evals.analysis.verdicts import multiplicity_note
+from evals.claims.catalog import CLAIMS, TITLES, Verdict
+from evals.claims.verdicts import multiplicity_note
 
-VERDICT_HEADERS = ["claim", "pair", "method", "benchmark", "verdict", "evidence"]
+VERDICT_HEADERS = ["claim", "pair", "method", "benchmark", "verdict", "samples", "evidence"]
 CURVE_HEADERS = ["lam", "role", "accuracy [CI]", "tokens", "thinks", "truncated", "malformed", "n"]
 
 
@@ -24,8 +24,8 @@ def _message_body(v: Verdict) -> str:
 
 
 def verdict_rows(verdicts: Iterable[Verdict]) -> list[list[str]]:
-    return [[TITLES.get(v.claim, v.claim), v.pair, v.method, v.benchmark, v.status, _message_body(v)]
-            for v in verdicts]
+    return [[TITLES.get(v.claim, v.claim), v.pair, v.method, v.benchmark, v.status,
+             f"{v.numbers['samples']:,}" if "samples" in v.numbers else "-", _message_body(v)] for v in verdicts]
 
 
 def format_verdict_table(verdicts: Sequence[Verdict], *, tablefmt: str = "simple",
@@ -36,7 +36,7 @@ def format_verdict_table(verdicts: Sequence[Verdict], *, tablefmt: str = "simple
     if not verdicts:
         return "no claims were judged"
     table = tabulate(verdict_rows(verdicts), headers=VERDICT_HEADERS, tablefmt=tablefmt,
-                     maxcolwidths=[None, None, None, None, None, width])
+                     maxcolwidths=[None, None, None, None, None, None, width])
     return f"{table}\n{multiplicity_note(verdicts, level)}" if note else table
 
 

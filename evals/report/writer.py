@@ -3,7 +3,9 @@
 The report is built in a temporary folder beside its destination and renamed into place,
 so a reader never sees half a report; a rerun with the same run id replaces the old one.
 `reports/latest` then points at it: a relative symlink swapped in atomically, or, where
-symlinks are not allowed, a copy.
+symlinks are not allowed, a copy. Temporary folders carry the writer's pid
+(`.<run-id>.tmp-<pid>.*`); a report killed mid-write leaves one, and the next report
+written under the same root removes those whose process is gone.
 """
 from __future__ import annotations
 
@@ -17,10 +19,12 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from evals.analysis.claims import Thresholds, Verdict, count_verdicts, multiplicity_note
+from tqdm import tqdm
+
+from evals.claims.catalog import Thresholds, Verdict, count_verdicts, multiplicity_note
 from evals.analysis.points import Curve
 from evals.analysis.summary import summarize_curve
-from evals.analysis.verdicts import jsonable
+from evals.claims.verdicts import jsonable, smoke_run_line
 from evals.report.html_page import render_html
 from evals.report.markdown import render_markdown
 from evals.report.plots import write_plots
@@ -34,11 +38,15 @@ def default_run_id() -> str:
 
 def build_report_data(curves: Sequence[Curve], verdicts: Sequence[Verdict], run_id: str,
                       meta: Mapping | None = None, thresholds: Thresholds | None = None, *,
-                      n_boot: int = 1000, seed: int = 0) -> tuple[dict, dict[int, list[dict]]]:
-    """The JSON document of a report, plus per-curve summary rows keyed by id(curve)."""
+                      n_boot: int = 1000, seed: int = 0,
+                      known: Mapping[tuple, str] | None = None) -> tuple[dict, dict[int, list[dict]]]:
+    """The JSON document of a report, plus per-curve summary rows keyed by id(curve).
+    `known`: known findings {(claim, pair, method, benchmark): reason}; the verdicts they
+    name are marked in the report."""
     th = thresholds or Thresholds()
-    summaries = {id(c): jsonable(summarize_curve(c, n_boot=n_boot, seed=seed, level=th.level))
-                 for c in curves}
+    summaries = {id(c): jsonable(summarize_curve(c, n_boot=n_boot, seed=seed, level=th.level,
+                                                  min_problems=th.min_problems))
+                 for c in tqdm(curves, desc="curve tables", unit="curve", disable=None)}
     data = {
         "run_id": run_id,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -47,13 +55,45 @@ def build_report_data(curves: Sequence[Curve], verdicts: Sequence[Verdict], run_
         "bootstrap": {"n_boot": n_boot, "seed": seed, "level": th.level},
         "counts": count_verdicts(verdicts),
         "note": multiplicity_note(verdicts, th.level),
+        "smoke_run": smoke_run_line(curves, th),
         "verdicts": [v.to_dict() for v in verdicts],
         "curves": [{"pair": c.pair, "method": c.method, "benchmark": c.benchmark,
                     "family": c.family, "parents_inferred": c.parents_inferred,
                     "points": summaries[id(c)]} for c in curves],
         "plots": {},
+        "known": [{"claim": v.claim, "pair": v.pair, "method": v.method, "benchmark": v.benchmark,
+                   "reason": (known or {})[(v.claim, v.pair, v.method, v.benchmark)]}
+                  for v in verdicts if (v.claim, v.pair, v.method, v.benchmark) in (known or {})],
     }
     return data, summaries
+
+
+_TEMP = re.compile(r"^\.(?:.+\.(?:tmp|old)|latest)[-.](\d+)\.")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def clean_stale_temps(root: Path) -> list[str]:
+    """Remove temp folders (and temp `latest` links) of report writers that died; returns their names."""
+    removed = []
+    for p in root.iterdir() if root.is_dir() else ():
+        m = _TEMP.match(p.name)
+        if not m or int(m.group(1)) == os.getpid() or _pid_alive(int(m.group(1))):
+            continue
+        if p.is_symlink() or p.is_file():
+            p.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+        removed.append(p.name)
+    return removed
 
 
 def _update_latest(root: Path, run_id: str) -> None:
@@ -78,7 +118,7 @@ def _update_latest(root: Path, run_id: str) -> None:
 def write_report(curves: Sequence[Curve], verdicts: Sequence[Verdict], out_root: str | Path = "reports",
                  run_id: str | None = None, meta: Mapping | None = None, *,
                  thresholds: Thresholds | None = None, n_boot: int = 1000, seed: int = 0,
-                 plots: bool = True) -> Path:
+                 plots: bool = True, known: Mapping[tuple, str] | None = None) -> Path:
     """Write the report and point `<out_root>/latest` at it; returns the report folder."""
     run_id = run_id or default_run_id()
     if not _RUN_ID.match(run_id) or run_id == "latest":
@@ -88,8 +128,9 @@ def write_report(curves: Sequence[Curve], verdicts: Sequence[Verdict], out_root:
     root.mkdir(parents=True, exist_ok=True)
     curves, verdicts = list(curves), list(verdicts)
     data, summaries = build_report_data(curves, verdicts, run_id, meta, thresholds,
-                                        n_boot=n_boot, seed=seed)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
+                                        n_boot=n_boot, seed=seed, known=known)
+    clean_stale_temps(root)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.tmp-{os.getpid()}.", dir=root))
     try:
         if plots and curves:
             data["plots"] = write_plots(curves, summaries, tmp)
@@ -100,7 +141,7 @@ def write_report(curves: Sequence[Curve], verdicts: Sequence[Verdict], out_root:
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
         final = root / run_id
         if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{run_id}.old.", dir=root))
+            old = Path(tempfile.mkdtemp(prefix=f".{run_id}.old-{os.getpid()}.", dir=root))
             os.replace(final, old / "report")
             os.replace(tmp, final)
             shutil.rmtree(old, ignore_errors=True)

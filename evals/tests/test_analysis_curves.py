@@ -6,9 +6,12 @@ import pytest
 
 from evals.analysis.bootstrap import ci, problem_weights, resample
 from evals.analysis.points import Point, method_base, method_family, method_params
+from evals.claims.catalog import plan_claims
+from evals.method_labels import is_sparse
 from evals.analysis.synthetic import synthetic_point
 from evals.analysis.table import curves_from_records, curves_from_table
 from evals.records import SampleRecord
+from evals.analysis.bootstrap import simultaneous_ci
 
 pytestmark = pytest.mark.fast
 
@@ -70,7 +73,7 @@ def test_float_noise_in_lam_is_one_strength():
 
 
 def test_missing_parents_are_stood_in_by_linear_and_flagged():
-    records = [rec(m, lam, "q1", 0, lam > 0.5, 10 + 100 * lam)
+    records = [rec(m, lam, "q1", 0, lam > 0.5, int(10 + 100 * lam))
                for m in ("linear", "dare(p=0.9)") for lam in (0.0, 0.5, 1.0)]
     records = [r for r in records if not (r.method == "dare(p=0.9)" and r.lam in (0.0, 1.0))]
     curves = {c.method: c for c in curves_from_records(records)}
@@ -185,7 +188,6 @@ def test_resample_refuses_mixed_groups():
 
 def test_simultaneous_band_matches_the_sidak_constant():
     # 10 independent N(0,1) columns: P(max |z| <= c) = 0.95 at c = z_{1-(1-0.95**0.1)/2} = 2.80
-    from evals.analysis.bootstrap import simultaneous_ci
 
     reps = np.random.default_rng(0).normal(size=(20000, 10))
     lo, hi = simultaneous_ci(np.zeros(10), reps, 0.95)
@@ -195,9 +197,17 @@ def test_simultaneous_band_matches_the_sidak_constant():
 
 
 def test_simultaneous_band_keeps_exact_and_missing_columns_apart():
-    from evals.analysis.bootstrap import simultaneous_ci
-
     reps = np.stack([np.random.default_rng(1).normal(size=500), np.full(500, 3.0),
                      np.full(500, np.nan)], axis=1)
     lo, hi = simultaneous_ci([0.0, 3.0, np.nan], reps)
     assert lo[1] == hi[1] == 3.0 and np.isnan(lo[2]) and np.isnan(hi[2]) and lo[0] < 0 < hi[0]
+
+
+@pytest.mark.parametrize("label, sparse", [
+    ("ties", False),  # the registry's default density 1.0 trims nothing
+    ("ties(density=1)", False), ("ties(density=0.99)", True), ("dare", True), ("dare(p=0)", False),
+    ("linear", False), ("twin(mask_rate=0.8)", False),
+])
+def test_sparse_follows_the_parameters_not_the_name(label, sparse):
+    assert is_sparse(label) is sparse
+    assert ("sparse_degradation" in {c.claim for c in plan_claims(["p"], ["linear", label], ["b"])}) is sparse

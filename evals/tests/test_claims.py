@@ -5,13 +5,15 @@ import re
 
 import pytest
 
-from evals.analysis.claims import (CLAIMS, TITLES, ClaimCase, Thresholds, Verdict, count_verdicts,
+from evals.claims.catalog import (CLAIMS, TITLES, ClaimCase, Thresholds, Verdict, count_verdicts,
                                    judge_all, judge_case, judge_linear_vs_slerp, judge_no_collapse,
                                    judge_pareto, judge_phase_transition, judge_routing_gain,
                                    judge_smooth, judge_sparse_degradation, plan_claims)
 from evals.analysis.points import Point
 from evals.analysis.points import Curve
 from evals.analysis.synthetic import synthetic_curve
+from evals.analysis.table import curves_from_records
+from evals.records import SampleRecord
 
 pytestmark = pytest.mark.fast
 
@@ -177,9 +179,6 @@ def test_verdict_rejects_unknown_status_and_is_json_safe():
 
 
 def test_transition_reports_reasoning_onset_and_truncation():
-    from evals.analysis.table import curves_from_records
-    from evals.records import SampleRecord
-
     def rec(lam, i):
         think = lam > 0.6
         return SampleRecord(model="m", model_fingerprint=str(lam), pair="t", method="linear", lam=lam,

@@ -1,9 +1,12 @@
 """avg@k, token means, rates, bootstrap CIs and paired differences against hand computations."""
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from evals.analysis.summary import summarize_curve
+from evals.analysis.table import curves_from_records
 from evals.metrics import avg_at_k, bootstrap_ci, paired_difference, summarize, summary_table
 from evals.tests.records_factory import make_record as R
 
@@ -79,3 +82,24 @@ def test_paired_difference_identical_is_null():
 def test_paired_difference_needs_shared_problems():
     with pytest.raises(ValueError, match="share no problem"):
         paired_difference([R("x")], [R("y")])
+
+
+@pytest.mark.parametrize("seed", [3, 7])
+def test_eval_summary_ci_is_the_claims_reports_interval(seed):
+    """`spectrum eval` prints the interval the report's point table shows for the same point:
+    one bootstrap (same replicates for the pair and benchmark), not two that disagree."""
+    rng = np.random.default_rng(seed)
+    recs = []
+    for method, lam in ((None, 0.0), (None, 1.0), ("linear", 0.5)):
+        for p in range(30):
+            for i in range(1 + p % 5):  # k = 1..5: per-problem means off a common grid
+                r = R(f"q{p:02d}", i, correct=bool(rng.random() < 0.5), tokens=int(rng.integers(5, 50)),
+                      model=f"{method}@{lam}", lam=lam, fingerprint=f"{method}{lam}")
+                recs.append(replace(r, method=method))
+    merge = [r for r in recs if r.method == "linear"]
+    (s,) = summarize(merge, seed=seed)
+    (curve,) = curves_from_records(recs)
+    row = next(r for r in summarize_curve(curve, seed=seed) if r["lam"] == 0.5 and r["role"] == "merge")
+    assert row["accuracy"] == pytest.approx(s.accuracy)
+    assert (s.ci_low, s.ci_high) == pytest.approx(tuple(row["accuracy_ci"]))
+    assert s.ci_low < s.accuracy < s.ci_high

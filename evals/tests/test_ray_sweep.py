@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from evals.store import ResultsStore
-from evals.sweep import run_sweep
-from evals.sweep_jobs import SweepPlan
+from evals.sweep.local import run_sweep
+from evals.sweep.plan import SweepPlan
 from evals.tests.test_sweep_jobs import small_config, tiny_pair
+from evals.sweep.ray_driver import run_ray_sweep
 
 pytestmark = pytest.mark.fast
 
@@ -16,8 +17,6 @@ pytestmark = pytest.mark.fast
 def test_two_ray_workers_match_the_single_process_sweep(tmp_path):
     ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'thinking-spectrum[ray]'")
     import torch
-
-    from evals.ray_sweep import run_ray_sweep
 
     torch.set_num_threads(1)  # the actors run one thread each, like this reference run
     pair = tiny_pair(tmp_path / "pair")

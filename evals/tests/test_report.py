@@ -9,7 +9,7 @@ import pytest
 
 from evals import cli as spectrum_cli
 from evals.analysis import cli as analyze_cli
-from evals.analysis.claims import judge_all
+from evals.claims.catalog import judge_all
 from evals.analysis.synthetic import synthetic_curve
 from evals.records import SampleRecord
 from evals.report import cli as report_cli
@@ -96,7 +96,7 @@ def test_bad_run_ids_are_refused(tmp_path, nasty, run_id):
 def test_verdict_table_for_the_terminal(nasty):
     _, verdicts = nasty
     text = format_verdict_table(verdicts)
-    assert text.splitlines()[0].split() == ["claim", "pair", "method", "benchmark", "verdict", "evidence"]
+    assert text.splitlines()[0].split() == ["claim", "pair", "method", "benchmark", "verdict", "samples", "evidence"]
     assert "Phase transition" in text and "holds" in text
     assert "checks reached a verdict" not in text
     assert "checks reached a verdict" in format_verdict_table(verdicts, note=True).splitlines()[-1]

@@ -5,13 +5,20 @@ The real engine is exercised only by the `gpu` test at the end."""
 from __future__ import annotations
 
 import importlib.util
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 import merging.statistics
+from evals.backends.base import SamplingParams
 from evals.backends.vllm_inplace import GiB, check_replies, plan_gpu_memory
+from evals.backends.vllm_merge_worker import SpectrumMergeExtension
 from evals.backends.vllm_names import expected_sums, mismatches, probe_plan, vllm_param_name
+from evals.sweep.loading import load_pair
+from evals.sweep.local import run_sweep
+from evals.sweep.plan import SweepPlan
+from evals.tests.test_sweep_jobs import small_config, tiny_pair
 from merging.checkpoint import load_state_dict
 from merging.feed import TensorMerger, cache_bytes
 from merging.inplace import InPlaceMerger
@@ -188,10 +195,6 @@ class _FusedModel(torch.nn.Module):
 
 
 def _worker(dirs, skip=None):
-    from types import SimpleNamespace
-
-    from evals.backends.vllm_merge_worker import SpectrumMergeExtension
-
     w = SpectrumMergeExtension()
     w.model_runner = SimpleNamespace(model=_FusedModel(load_state_dict(dirs["think"]), skip))
     return w
@@ -232,10 +235,6 @@ HAVE_VLLM = importlib.util.find_spec("vllm") is not None
                     reason="needs vLLM and a CUDA GPU: pip install 'thinking-spectrum[gpu]' on a GPU machine")
 def test_vllm_inplace_sweep_swaps_and_probes(tmp_path):
     """One engine, parents on its GPU: parents and merges swap in, the probe agrees, outputs follow."""
-    from evals.backends.base import SamplingParams
-    from evals.model_loading import load_pair
-    from evals.tests.test_sweep_jobs import tiny_pair
-
     pair = tiny_pair(tmp_path)
     loaded = load_pair(pair, backend="vllm", dtype="float32", batch_size=64,
                        engine={"max_model_len": 128, "gpu_memory_utilization": 0.3, "parents": "device"})
@@ -272,10 +271,6 @@ def test_cuda_merge_equals_cpu_bit_for_bit(dirs, method, params):
 def test_cuda_sweep_fills_the_planned_keys(tmp_path):
     """The transformers in-place sweep on CUDA: parents and states on the GPU, every planned sample
     stored under the same (device-independent) keys as a CPU run would use."""
-    from evals.sweep import run_sweep
-    from evals.sweep_jobs import SweepPlan
-    from evals.tests.test_sweep_jobs import small_config, tiny_pair
-
     cfg = small_config(tiny_pair(tmp_path / "pair"), tmp_path / "cuda.jsonl", device="cuda", dtype="bfloat16")
     records = run_sweep(cfg, progress=False)
     plan = SweepPlan(cfg)

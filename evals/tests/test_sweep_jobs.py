@@ -7,10 +7,16 @@ from pathlib import Path
 import pytest
 
 from evals.backends.base import SamplingParams
-from evals.pairs import PairSpec, get_preset
+from evals.sweep.presets import PairSpec, get_preset
 from evals.store import ResultsStore
-from evals.sweep import SweepConfig, merge_fingerprint, run_sweep
-from evals.sweep_jobs import PairWorker, SweepJob, SweepPlan, job_fingerprint, plan_jobs
+from evals.sweep.config import SweepConfig
+from evals.sweep.local import run_sweep
+from evals.sweep.plan import SweepJob, SweepPlan, job_fingerprint, merge_fingerprint, plan_jobs
+from evals.sweep.ray_driver import AffinityQueue
+from evals.sweep.worker import PairWorker
+from fixtures.tokenizer import build_tokenizer
+from fixtures.train import new_model
+from merging import registry
 
 pytestmark = pytest.mark.fast
 
@@ -22,9 +28,6 @@ def tiny_pair(root: Path) -> PairSpec:
     if all(Path(p, "config.json").is_file() for p in (shipped.direct, shipped.think, shipped.base)):
         return shipped
     import torch
-
-    from fixtures.tokenizer import build_tokenizer
-    from fixtures.train import new_model
 
     tok = build_tokenizer()
     for role, seed in (("base", 0), ("direct", 1), ("think", 2)):
@@ -91,8 +94,6 @@ def test_merge_fingerprint_follows_the_methods_numerics_revision(monkeypatch):
     recomputed rather than mixed with new ones."""
     import dataclasses
 
-    import merging.registry as registry
-
     before = merge_fingerprint(["d" * 20, "t" * 20], "linear", {}, 0.3, 0)
     real = registry.get_method
     monkeypatch.setattr(registry, "get_method",
@@ -146,8 +147,6 @@ def _jobs(spec: str) -> list[SweepJob]:
 
 
 def test_affinity_queue_keeps_a_worker_on_its_method_then_steals():
-    from evals.ray_sweep import AffinityQueue
-
     q = AffinityQueue(_jobs("a:1 a:2 a:3 a:4 b:1"))
     order = [(w, q.next_for(w)) for w in (0, 1, 0, 1, 0, 0, 1)]
     assert [(w, j and (j.method, j.lam)) for w, j in order] == [

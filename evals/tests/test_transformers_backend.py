@@ -88,7 +88,7 @@ def test_weights_in_place_between_calls(char_tok):
     assert fingerprint_model(be.model) == fingerprint_model(other) != fp_before
     be.load_weights(original)
     assert _ids(be.generate(PROMPTS, p)) == before  # nothing of the other weights survived
-    with pytest.raises(ValueError, match="no tensor"):
+    with pytest.raises(ValueError, match="no place in the live"):
         be.load_weights({"not.a.weight": torch.zeros(1)})
 
 
@@ -114,3 +114,39 @@ def test_end_to_end_runner_and_reload(tmp_path, char_tok, tiny_model):
     direct = TransformersBackend(tiny_model, char_tok, batch_size=1)
     again = evaluate(direct, char_tok, bench, bench.load(str(data)), params, **{**kwargs, "store": None})
     assert [r.text for r in again] == [r.text for r in recs]
+
+
+def test_generation_raises_no_warning_of_our_own_calls(char_tok, tiny_model):
+    """5.24 deprecates forward(past_key_values=) for `cache=`; 4.x knows only the old name."""
+    import warnings
+
+    import transformers
+
+    be = TransformersBackend(tiny_model, char_tok, batch_size=2)
+    assert be.cache_kw == ("cache" if int(transformers.__version__.split(".")[0]) >= 5 else "past_key_values")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows = be.generate(PROMPTS, SamplingParams(max_new_tokens=6))
+    assert [len(row) for row in rows] == [1, 1, 1]
+
+
+def _top_k_then_p_over_the_whole_vocabulary(logits, k, p):
+    """The definition: mask below the k-th logit, then top-p over the full sorted vocabulary."""
+    kth = torch.topk(logits, k, dim=-1).values[:, -1:]
+    logits = logits.masked_fill(logits < kth, float("-inf"))
+    s, order = torch.sort(logits, descending=True, dim=-1)
+    probs = torch.softmax(s, dim=-1)
+    s = s.masked_fill((torch.cumsum(probs, dim=-1) - probs) >= p, float("-inf"))
+    return torch.empty_like(logits).scatter_(-1, order, s)
+
+
+@pytest.mark.parametrize("k, p, ties", [(20, 0.95, False), (5, 0.5, False), (20, 0.8, True), (3, 0.99, True)])
+def test_top_k_then_top_p_keeps_what_the_whole_vocabulary_sort_keeps(k, p, ties):
+    g = torch.Generator().manual_seed(k)
+    logits = torch.randn(4, 5000, generator=g) * 3
+    if ties:  # several logits equal to the k-th: all of them survive top-k
+        logits[:, :6] = torch.topk(logits, k, dim=-1).values[:, -1:]
+    got = filter_logits(logits, SamplingParams(temperature=0.7, top_k=k, top_p=p))
+    want = _top_k_then_p_over_the_whole_vocabulary(logits / 0.7, k, p)
+    assert torch.equal(torch.isfinite(got), torch.isfinite(want))
+    assert torch.equal(got[torch.isfinite(got)], want[torch.isfinite(want)])

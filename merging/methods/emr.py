@@ -12,6 +12,11 @@ With tau_X = X - B:
 r_X is ONE scalar per parent over the whole model: `collect` adds each tensor's share
 (a streaming first pass) and `finish` divides. A zero denominator gives r_X = 1 (the
 masked vectors are then zero everywhere). Note theta(1) != T.
+
+paper_compat (the paper's `emr_merge_models`): on a tied model its sums run over every
+`state_dict()` key, so the embedding (also listed as `lm_head.weight`) counts twice in
+r_D and r_T; the drivers then feed its slices twice to `collect` (merging.apply). Off by
+default; nothing else differs.
 """
 from __future__ import annotations
 

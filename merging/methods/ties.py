@@ -22,6 +22,11 @@ threshold is kept, so a tensor may keep more than k entries when magnitudes repe
 in bf16 task vectors); the result does not depend on element order or slicing. mergekit
 keeps exactly k (torch.topk over |tau|, ties broken in topk's order). Same bits as revision 1
 (whole-tensor torch.kthvalue).
+
+paper_compat (the paper's `ties_merge_models_TA`): the threshold is at k = int(density *
+numel) (not round; ties at it still all kept), and on a tied model its final
+`merged[name] += tau` runs for `embed_tokens` and again for `lm_head`, the same tensor, so
+the embedding gets B + 2 * mean (params `visits` = 2, merging.apply). Off by default.
 """
 from __future__ import annotations
 
@@ -39,28 +44,41 @@ class State(NamedTuple):
     base: Tensor
     direct: Tensor  # trimmed tau_D, float32
     think: Tensor  # trimmed tau_T, float32
+    times: int = 1  # how often the merged task vector is added (2: paper_compat, tied embedding)
 
 
 def task_vectors(direct, think, base) -> dict[str, Tensor]:
     return {"direct": task_vector(direct, base), "think": task_vector(think, base)}
 
 
+def density_of(params: dict, numel: int) -> float:
+    """The fraction kept: `density`, or under paper_compat int(density * numel) / numel (so
+    top_count gives the paper's int() count)."""
+    density = params["density"]
+    if params.get("paper_compat") and density < 1:
+        return math.floor(density * numel) / numel
+    return density
+
+
 def tensor_statistics(params: dict, shape: tuple) -> tuple:
     """The two thresholds' passes, when the density trims anything of this tensor."""
     numel = math.prod(shape)
-    return threshold_passes(task_vectors, params["density"]) if top_count(numel, params["density"]) < numel else ()
+    density = density_of(params, numel)
+    return threshold_passes(task_vectors, density) if top_count(numel, density) < numel else ()
 
 
 def prepare(direct, think, base, params, gen, stats) -> State:
     """`stats`: this tensor's thresholds (None: nothing trimmed)."""
     tau = task_vectors(direct, think, base)
-    return State(base, *(keep_at_least(tau[key], stats[key] if stats else None) for key in ("direct", "think")))
+    return State(base, *(keep_at_least(tau[key], stats[key] if stats else None) for key in ("direct", "think")),
+                 params.get("visits", 1))
 
 
 def at(state: State, lam: float) -> Tensor:
     w = (1.0 - lam, lam)
     elected = elect_sign(combine(state.direct, w[0], state.think, w[1]))
-    return f32(state.base) + disjoint_mean((state.direct, state.think), w, elected)
+    mean = disjoint_mean((state.direct, state.think), w, elected)
+    return f32(state.base) + (mean if state.times == 1 else mean * state.times)
 
 
 def diagnose(state: State) -> dict[str, float]:

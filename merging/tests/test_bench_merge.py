@@ -139,7 +139,8 @@ def _job(job: str, out: Path) -> None:
 
     import torch
 
-    from merging.engine import merge, sweep_outs
+    from merging.engine import merge
+    from merging.output import sweep_outs
 
     dirs = {role: CACHE / role for role in ROLES}
     usage = resource.getrusage(resource.RUSAGE_SELF)

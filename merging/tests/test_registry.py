@@ -10,10 +10,11 @@ from merging.registry import MethodSpec, get_method, list_methods, register
 pytestmark = pytest.mark.fast
 
 NEEDS_BASE = {"linear": False, "slerp": False, "task_arithmetic": True, "dare": True, "ties": True,
-              "emr": True, "lore": False, "twin": False}
+              "emr": True, "lore": False, "twin": False, "surgical": False, "override": False,
+              "keep_direct": False, "dare_ties": True}
 
 
-def test_the_eight_methods_are_registered_with_paper_and_base_needs():
+def test_the_built_in_methods_are_registered_with_paper_and_base_needs():
     assert list_methods() == list(NEEDS_BASE)
     for name, needs in NEEDS_BASE.items():
         spec = get_method(name)

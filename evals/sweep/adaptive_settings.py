@@ -1,0 +1,106 @@
+"""The `adaptive:` section of a sweep config (`lams: adaptive`), validated where it enters.
+
+    lams: adaptive
+    adaptive: {start: [0.25, 0.5, 0.75], target: 0.05, max_points: 8, max_tokens: 2.0e6, centre: 0.5}
+
+- `start`: the coarse grid evaluated first (the parents always are, as in every sweep);
+- `target`: the width the search drives the transition's centre interval down to, and the
+  finest lam spacing it ever adds (no two lams of a curve closer than `target` / 2);
+- `max_points`: merge points per method at most (start grid included);
+- `max_tokens`: generated tokens of the whole sweep at most (checked between rounds);
+- `centre`: a predicted transition centre (`spectrum probe CONFIG` prints one): the start
+  grid gains centre - target, centre and centre + target.
+
+The `sequential:` section (sampling at temperature > 0): `{first: 2}` starts every point with
+2 samples per problem and doubles them, up to the benchmark's `samples`, only where a verdict
+can still change (`evals.sweep.sequential`).
+
+Only numbers live here (no evaluation): `evals.sweep.config` reads them, `evals.sweep.adaptive`
+and `evals.sweep.sequential` run them.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_START = (0.25, 0.5, 0.75)
+KEYS = ("start", "target", "max_points", "max_tokens", "centre")
+
+
+@dataclass(frozen=True)
+class AdaptiveSettings:
+    start: tuple[float, ...] = DEFAULT_START
+    target: float = 0.05
+    max_points: int = 8
+    max_tokens: float | None = None
+    centre: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.start or any(not 0.0 <= x <= 1.0 for x in self.start):
+            raise ValueError(f"adaptive.start: lams in [0, 1], e.g. [0.25, 0.5, 0.75]; got {list(self.start)}")
+        if not 0.0 < self.target <= 0.5:
+            raise ValueError(f"adaptive.target: a centre-interval width in (0, 0.5], e.g. 0.05; got {self.target}")
+        if self.max_points < len(self.grid()):
+            raise ValueError(f"adaptive.max_points: {self.max_points} is fewer than the {len(self.grid())} "
+                             f"start lams; raise it or shorten adaptive.start")
+        if self.max_tokens is not None and not self.max_tokens > 0:
+            raise ValueError(f"adaptive.max_tokens: a positive token count, e.g. 2.0e6; got {self.max_tokens}")
+        if self.centre is not None and not 0.0 < self.centre < 1.0:
+            raise ValueError(f"adaptive.centre: a predicted centre in (0, 1); got {self.centre}")
+
+    @property
+    def resolution(self) -> float:
+        """No two lams of one curve are ever added closer than this."""
+        return self.target / 2.0
+
+    def grid(self) -> tuple[float, ...]:
+        """The start lams: `start`, plus the predicted centre and one target either side."""
+        lams = set(self.start)
+        if self.centre is not None:
+            lams |= {min(1.0, max(0.0, round(self.centre + d, 4))) for d in (-self.target, 0.0, self.target)}
+        return tuple(sorted(lams))
+
+    @classmethod
+    def from_mapping(cls, raw, where: str = "sweep config") -> "AdaptiveSettings":
+        if raw is None:
+            return cls()
+        if not isinstance(raw, Mapping):
+            raise ValueError(f"{where}: adaptive is a mapping of {', '.join(KEYS)}; got {raw!r}")
+        unknown = sorted(set(raw) - set(KEYS))
+        if unknown:
+            raise ValueError(f"{where}: adaptive: unknown key(s) {unknown}; allowed: {list(KEYS)}")
+        kw = {}
+        try:
+            if "start" in raw:
+                kw["start"] = tuple(float(x) for x in raw["start"])
+            for key, typ in (("target", float), ("max_points", int), ("max_tokens", float), ("centre", float)):
+                if raw.get(key) is not None:
+                    kw[key] = typ(raw[key])
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: adaptive: start is a list of lams, target/max_tokens/centre numbers, "
+                             f"max_points an integer; got {dict(raw)!r}") from None
+        try:
+            return cls(**kw)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class SequentialSettings:
+    first: int = 2  # samples per problem every point starts with
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.first, int) or self.first < 1:
+            raise ValueError(f"sequential.first: samples per problem to start with, an integer >= 1; got {self.first!r}")
+
+    @classmethod
+    def from_mapping(cls, raw, where: str = "sweep config") -> "SequentialSettings":
+        if raw is None or raw is True:
+            return cls()
+        if not isinstance(raw, Mapping) or set(raw) - {"first"}:
+            raise ValueError(f"{where}: sequential is a mapping {{first: N}} (samples per problem to start "
+                             f"with); got {raw!r}")
+        try:
+            return cls(**dict(raw))
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None

@@ -1,0 +1,186 @@
+"""Adaptive strengths: the proposal rules by hand, the search on synthetic logistic curves of
+the paper's shape (30 problems, jump near 0.65) against a dense grid's fit, and the driver's
+rounds over ordinary sweeps (a fake run_fn writing records)."""
+import math
+from dataclasses import replace
+
+import pytest
+
+from evals.analysis.points import Curve, Point
+from evals.analysis.synthetic import synthetic_point
+from evals.analysis.transition import fit_logistic
+from evals.sweep.adaptive import propose, run_adaptive, search_curve
+from evals.sweep.adaptive_settings import AdaptiveSettings
+from evals.sweep.config import SweepConfig
+from evals.tests.records_factory import make_record
+
+pytestmark = pytest.mark.fast
+
+
+def logistic(lam: float, c: float, width: float, lo: float = 0.2, hi: float = 0.75) -> float:
+    return lo + (hi - lo) / (1.0 + math.exp(-(lam - c) * 2.0 * math.log(9.0) / width))
+
+
+def agg(lam, acc, tokens, method="linear"):
+    return Point.aggregate("p", None if method is None else method, lam, "b", accuracy=acc, n=30, mean_tokens=tokens)
+
+
+def step_curve(lams, accs, tokens):
+    """Merges at `lams`; the direct parent as the first merge, the thinking one as the last
+    merge at one more token."""
+    pts = tuple(agg(x, a, t) for x, a, t in zip(lams, accs, tokens))
+    return Curve("p", "linear", "b", pts, agg(0.0, accs[0], tokens[0], None), agg(1.0, accs[-1], tokens[-1] + 1, None))
+
+
+def test_step_between_grid_points_is_bisected_once_per_rule():
+    # series 0, .25, .5, .75, 1 with accuracy .3 .3 .3 1 1: the .5-.75 step (70 pts > 10) is the
+    # centre's; accuracy first reaches the thinking level at .75 with .5 cheaper: both say .625
+    curve = step_curve([0.25, 0.5, 0.75], [0.3, 0.3, 1.0], [4.0, 4.0, 24.0])
+    new = propose(curve, AdaptiveSettings())
+    assert [(p.lam, p.why) for p in new] == [(0.625, "centre")]
+
+
+def test_steps_within_the_smooth_limit_or_narrower_than_target_are_left_alone():
+    # every step 10 pts or less: no transition split; the thinking level (.5, 7 tokens) is first
+    # reached at .75 (6 tokens), so only the knee .5-.75 may hide a cheaper match
+    flat = step_curve([0.25, 0.5, 0.75], [0.32, 0.4, 0.5], [4.0, 5.0, 6.0])
+    assert [(p.lam, p.why) for p in propose(flat, AdaptiveSettings())] == [(0.625, "pareto")]
+    # a 70-pt step across 0.04 < target 0.05: already as fine as the search goes
+    narrow = step_curve([0.25, 0.5, 0.54, 0.75], [0.3, 0.3, 1.0, 1.0], [4.0, 4.0, 24.0, 24.0])
+    assert all(abs(p.lam - 0.52) > 0.01 for p in propose(narrow, AdaptiveSettings()))
+
+
+def test_pareto_knee_and_point_budget():
+    # series .6 .6 .9 1 1: the .25-.5 step (30 pts) is the steepest; .5-.75 (10 pts) is within
+    # the smooth limit but is the knee (1.0 first reached at .75, .5 cheaper): split too
+    curve = step_curve([0.25, 0.5, 0.75], [0.6, 0.9, 1.0], [5.0, 10.0, 24.0])
+    got = propose(curve, AdaptiveSettings())
+    assert [(p.lam, p.why) for p in got] == [(0.375, "centre"), (0.625, "pareto")]
+    capped = propose(curve, AdaptiveSettings(max_points=4))
+    assert [p.lam for p in capped] == [0.375]
+
+
+@pytest.mark.parametrize("centre", [0.6, 0.65, 0.7])
+@pytest.mark.parametrize("width", [0.02, 0.1])
+def test_search_finds_the_dense_grids_centre_on_30_problems(centre, width):
+    def point_at(lam, method="linear"):
+        a = logistic(lam, centre, width)
+        return synthetic_point("syn", method, lam, "b", accuracy=a, tokens=1000 + 5000 * (a - 0.2),
+                               n_problems=30, k=10, seed=1)
+
+    settings = AdaptiveSettings(max_points=10)
+    curve, rounds = search_curve(point_at, settings, direct=point_at(0.0, None), think=point_at(1.0, None),
+                                 n_boot=100)
+    dense = [i / 100 for i in range(101)]
+    c_dense = fit_logistic(dense, [point_at(x).accuracy for x in dense]).c
+    s = curve.series()
+    c_adaptive = fit_logistic([p.lam for p in s], [p.accuracy for p in s]).c
+    assert abs(c_adaptive - c_dense) <= 0.05
+    assert len(curve.points) <= 10 < len(dense) and rounds <= 6
+    lams = sorted(curve.lams)
+    assert min(b - a for a, b in zip(lams, lams[1:])) >= settings.resolution - 1e-9
+
+
+@pytest.mark.parametrize("raw, msg", [
+    ({"strat": [0.5]}, "unknown key"), ({"target": 0.0}, "adaptive.target"),
+    ({"start": [0.2, 0.4, 0.6], "max_points": 2}, "adaptive.max_points"), ({"centre": 1.5}, "adaptive.centre"),
+    ({"max_points": "many"}, "max_points an integer"),
+])
+def test_settings_refuse_bad_input_with_one_line(raw, msg):
+    with pytest.raises(ValueError, match=msg):
+        SweepConfig.from_mapping({"pair": "tiny", "lams": "adaptive", "adaptive": raw})
+
+
+def test_config_reads_lams_adaptive_and_the_probe_centre():
+    cfg = SweepConfig.from_mapping({"pair": "tiny", "lams": "adaptive", "adaptive": {"centre": 0.5, "target": 0.04}})
+    assert cfg.lams == (0.25, 0.46, 0.5, 0.54, 0.75) and cfg.adaptive.resolution == 0.02
+    with pytest.raises(ValueError, match="needs lams: adaptive"):
+        SweepConfig.from_mapping({"pair": "tiny", "adaptive": {"target": 0.05}})
+
+
+def test_driver_runs_rounds_of_ordinary_sweeps_until_nothing_is_proposed():
+    # a step at 0.6 on 20 problems: correct iff lam > 0.6 (tokens 4 below, 25 above)
+    calls = []
+
+    def run_fn(cfg, progress=False):
+        calls.append((cfg.methods, cfg.lams))
+        recs = []
+        for method, lam in [(None, 0.0), (None, 1.0)] + [(cfg.methods[0], x) for x in cfg.lams]:
+            for i in range(20):
+                r = make_record(f"q{i:02d}", correct=lam > 0.6, tokens=25 if lam > 0.6 else 4, lam=lam,
+                                fingerprint=f"{method}@{lam}", thought=lam > 0.6)
+                recs.append(replace(r, method=method, benchmark="synthetic"))
+        return recs
+
+    cfg = SweepConfig.from_mapping({"pair": "tiny", "methods": ["linear"], "lams": "adaptive"})
+    records, rounds = run_adaptive(cfg, run_fn=run_fn, n_boot=50)
+    lams = rounds[-1].lams["linear"]
+    assert calls[0] == (("linear",), (0.25, 0.5, 0.75)) and calls[-1][1] == lams
+    # bisection .5-.75 -> .625 -> .5625 -> .59375: the step sits in (.59375, .625), 0.03125 wide
+    assert lams == (0.25, 0.5, 0.5625, 0.5938, 0.625, 0.75)
+    assert not rounds[-1].added and rounds[-1].tokens == sum(r.generated_tokens for r in records)
+
+
+# -- sequential sampling ---------------------------------------------------------------------
+
+def sampled_run(acc_at, tokens_at, calls, generated):
+    """A fake sweep at temperature > 0: sample i of problem q is correct iff a fixed uniform
+    draw u(q, i) < acc(lam); stored records are reused like the real store's keys."""
+    import numpy as np
+
+    u = np.random.default_rng(7).random((40, 16))
+
+    def run_fn(cfg, progress=False):
+        from evals.store import ResultsStore
+
+        n = cfg.params_for("synthetic").n
+        calls.append((cfg.methods, cfg.lams, n))
+        stored = ResultsStore(cfg.results).keys()
+        out = []
+        for method, lam in [(None, 0.0), (None, 1.0)] + [(cfg.methods[0], x) for x in cfg.lams]:
+            for q in range(40):
+                for i in range(n):
+                    r = make_record(f"q{q:02d}", i, correct=bool(u[q, i] < acc_at(lam)), tokens=tokens_at(lam),
+                                    lam=lam, fingerprint=f"{method}@{lam}")
+                    out.append(replace(r, method=method, benchmark="synthetic", sampling={"n": n, "seed": 0}))
+        generated.extend(r for r in out if r.key() not in stored)
+        return out
+    return run_fn
+
+
+def test_sequential_grows_only_points_whose_verdicts_can_change(tmp_path):
+    # accuracy .3 (the direct level) at .25 and .5, .38 at .55, .8 (thinking) from .75 on; the
+    # draws are shared, so equal levels give identical samples. .1 rides with the parents' first
+    # full-count call (a sweep call always evaluates the parents)
+    from evals.sweep.sequential import restamp, run_sequential
+
+    acc = {0.0: 0.3, 0.1: 0.3, 0.25: 0.3, 0.5: 0.3, 0.55: 0.38, 0.75: 0.8, 1.0: 0.8}
+    calls, generated = [], []
+    cfg = SweepConfig.from_mapping({"pair": "tiny", "methods": ["linear"], "lams": [0.1, 0.25, 0.5, 0.55, 0.75],
+                                    "sampling": {"temperature": 0.6, "n": 8}, "sequential": {"first": 2},
+                                    "results": str(tmp_path / "r.jsonl")})
+    records, rounds = run_sequential(cfg, run_fn=sampled_run(acc.get, lambda lam: 4 if lam < 0.6 else 25, calls,
+                                                                   generated))
+    final = rounds[-1].counts
+    assert final[(None, 0.0)] == final[(None, 1.0)] == 8 and not rounds[-1].grown
+    # .25: no step to either neighbour (identical samples), as costly as direct, clearly less
+    # accurate than thinking: nothing to decide -> it stays at 2 samples
+    assert final[("linear", 0.25)] == 2
+    # .5 -> .55 is an 8-pt step: whether it exceeds 10 pts is open at 2 samples -> both grown
+    assert final[("linear", 0.55)] > 2 and final[("linear", 0.5)] > 2
+    assert sum(1 for r in records if r.method == "linear" and r.lam == 0.25) == 40 * 2
+    # parents were generated once at 8; later calls found them re-filed, not generated, and a
+    # grown point generated only its new sample indices
+    assert calls[0] == (("linear",), (0.1,), 8) and calls[1][2] == 2
+    assert sum(1 for r in generated if r.method is None) == 2 * 40 * 8
+    assert not any(r.sample_index < 2 and r.sampling["n"] > 2 for r in generated if r.method and r.lam != 0.1)
+    first = [r for r in records if r.lam == 0.55 and r.sample_index < 2]
+    assert {r.sampling["n"] for r in first} == {final[("linear", 0.55)]}
+    assert [r.sampling["n"] for r in restamp(first, 16)] == [16] * len(first)
+
+
+def test_sequential_needs_a_temperature():
+    with pytest.raises(ValueError, match="needs sampling.temperature > 0"):
+        SweepConfig.from_mapping({"pair": "tiny", "sequential": {"first": 2}})
+    with pytest.raises(ValueError, match="sequential.first"):
+        SweepConfig.from_mapping({"pair": "tiny", "sampling": {"temperature": 0.6}, "sequential": {"first": 0}})
