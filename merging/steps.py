@@ -84,6 +84,24 @@ def shift(mid: Tensor, delta: Tensor, c: float) -> Tensor:
     return mid + delta * c
 
 
+def shift_midpoint_into(a: Tensor, b: Tensor, delta: Tensor, c: float, out: Tensor) -> None:
+    """out <- shift(midpoint(a, b), delta, c) rounded to out's dtype, bit for bit (the same
+    operations in the same order, in place: two float32 temporaries instead of four)."""
+    mid = a.float() if a.dtype != torch.float32 else a.clone()
+    mid += b  # computed in float32 (b promoted), as f32(a) + f32(b)
+    mid *= 0.5
+    mid += delta * c
+    out.copy_(mid.reshape(out.shape))
+
+
+def half_difference(direct: Tensor, think: Tensor) -> Tensor:
+    """(T - D) / 2 in float32, in place on one copy (bit for bit (f32(T) - f32(D)) * 0.5)."""
+    half = think.float() if think.dtype != torch.float32 else think.clone()
+    half -= direct
+    half *= 0.5
+    return half
+
+
 def midpoint(a: Tensor, b: Tensor) -> Tensor:
     """(a + b) / 2; equals combine(a, 0.5, b, 0.5) bit for bit (halving is exact)."""
     return (f32(a) + f32(b)) * 0.5
@@ -349,9 +367,14 @@ def abs_sum(x: Tensor) -> float:
 
 
 def sq_sum(x: Tensor) -> float:
-    """sum x^2 accumulated in float64 (squares rounded in float32)."""
-    x = f32(x)
-    return float((x * x).sum(dtype=torch.float64))
+    """sum x^2 accumulated in float64 (squares rounded in float32), over blocks of 2**22
+    entries (so a large tensor costs no full-size temporary)."""
+    flat = x.reshape(-1)
+    total = 0.0
+    for a in range(0, max(flat.numel(), 1), 1 << 22):
+        part = f32(flat[a:a + (1 << 22)])
+        total += float((part * part).sum(dtype=torch.float64))
+    return total
 
 
 def dot(a: Tensor, b: Tensor) -> float:

@@ -27,8 +27,8 @@ from typing import NamedTuple
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import (f32, gram_pass, left_spectral, midpoint, row_length, shift, sq_sum, svt,
-                           svt_projector, times_rows, uses_gram, uses_left_gram)
+from merging.steps import (gram_pass, half_difference as half_of, left_spectral, midpoint, row_length, shift, shift_midpoint_into,
+                           sq_sum, svt, svt_projector, times_rows, uses_gram, uses_left_gram)
 
 
 class State(NamedTuple):
@@ -41,7 +41,7 @@ class State(NamedTuple):
 
 
 def half_difference(direct, think, base) -> Tensor:
-    return (f32(think) - f32(direct)) * 0.5
+    return half_of(direct, think)
 
 
 def tensor_statistics(params: dict, shape: tuple) -> tuple:
@@ -72,6 +72,10 @@ def at(state: State, lam: float) -> Tensor:
     return shift(midpoint(state.direct, state.think), state.delta, 2.0 * lam - 1.0)
 
 
+def at_into(state: State, lam: float, out: Tensor) -> None:
+    shift_midpoint_into(state.direct, state.think, state.delta, 2.0 * lam - 1.0, out)
+
+
 def diagnose(state: State) -> dict[str, float]:
     return {"half_sq": state.half_sq, "kept_sq": sq_sum(state.delta), "tensors": state.share,
             "zeroed_tensors": state.share * (state.rank == 0)}
@@ -95,6 +99,8 @@ SPEC = register(
         revision=2,  # the Gram route for large tall tensors since revision 2
         prepare=prepare,
         at=at,
+        at_into=at_into,
+        upcast=False,  # the parents stay in their dtype; computed in float32
         tensor_statistics=tensor_statistics,
         slice_unit=slice_unit,
         diagnose=diagnose,

@@ -25,9 +25,9 @@ import torch
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import (f32, gram_pass, keep_at_least, left_spectral, low_rank, midpoint,
-                           rank_projector, row_length, shift, sq_sum, threshold_passes, times_rows,
-                           top_count, uses_gram, uses_left_gram)
+from merging.steps import (gram_pass, half_difference as half_of, keep_at_least, left_spectral, low_rank, midpoint,
+                           rank_projector, row_length, shift, shift_midpoint_into, sq_sum,
+                           threshold_passes, times_rows, top_count, uses_gram, uses_left_gram)
 
 
 class State(NamedTuple):
@@ -38,7 +38,7 @@ class State(NamedTuple):
 
 
 def half_difference(direct, think, base) -> dict[str, Tensor]:
-    return {"half": (f32(think) - f32(direct)) * 0.5}
+    return {"half": half_of(direct, think)}
 
 
 def tensor_statistics(params: dict, shape: tuple) -> tuple:
@@ -79,6 +79,10 @@ def at(state: State, lam: float) -> Tensor:
     return shift(midpoint(state.direct, state.think), state.delta, 2.0 * lam - 1.0)
 
 
+def at_into(state: State, lam: float, out: Tensor) -> None:
+    shift_midpoint_into(state.direct, state.think, state.delta, 2.0 * lam - 1.0, out)
+
+
 def diagnose(state: State) -> dict[str, float]:
     return {"half_sq": state.half_sq, "kept_sq": sq_sum(state.delta)}
 
@@ -103,6 +107,8 @@ SPEC = register(
         revision=2,  # svd: the Gram route for large tall tensors since revision 2
         prepare=prepare,
         at=at,
+        at_into=at_into,
+        upcast=False,  # the parents stay in their dtype; computed in float32
         tensor_statistics=tensor_statistics,
         slice_unit=slice_unit,
         diagnose=diagnose,

@@ -335,14 +335,17 @@ def test_elementwise_methods_slice_exactly(trio, method):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("lam,scale", [(0.0, 1.0), (0.3, 1.0), (1.0, 1.0), (0.7, 0.5), (-0.4, 2.0)])
-@pytest.mark.parametrize("method", ["task_arithmetic", "dare"])
-def test_task_vector_methods_at_into_equals_at(dtype, lam, scale, method):
+@pytest.mark.parametrize("method", ["task_arithmetic", "dare", "lore", "twin"])
+def test_at_into_equals_at(dtype, lam, scale, method):
     g = torch.Generator().manual_seed(12)
     d, th, b = (torch.randn(5001, generator=g).to(dtype) for _ in range(3))
     spec = get_method(method)
-    params = {"scale": scale} if method == "task_arithmetic" else {"p": 0.3}
-    state = MethodRun(method, params, has_base=True).prepare("w", d.float(), th.float(), b.float())
-    out = torch.empty(5001, dtype=dtype)
+    params = {"task_arithmetic": {"scale": scale}, "dare": {"p": 0.3}}.get(method, {})
+    if method in ("lore", "twin"):  # these keep the parents in their stored dtype (upcast=False)
+        state = MethodRun(method, params, has_base=False).prepare("w", d.reshape(3, -1), th.reshape(3, -1), None)
+    else:
+        state = MethodRun(method, params, has_base=True).prepare("w", d.float(), th.float(), b.float())
+    out = torch.empty(state.direct.shape if method in ("lore", "twin") else (5001,), dtype=dtype)
     spec.into(state, lam, out)
     expect = spec.at(state, lam).to(dtype)
     assert torch.equal(out.view(torch.int16 if dtype == torch.bfloat16 else torch.int32),
