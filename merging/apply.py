@@ -25,15 +25,20 @@ the validated params plus `paper_compat` (bool). `tied_embeddings` finds the tie
 Strength: `into` asks `strength(name, lam)` for the lam of each tensor; the default is lam
 itself. A per-tensor schedule (a mapping from name patterns to strengths, a per-layer
 curve) is such a function, passed as `MethodRun(..., strength=...)`.
+
+Per-tensor statistics (`spec.tensor_passes`) run over one tensor's slices before it is
+prepared: the streaming engine feeds them the slices it reads; for tensors held in memory
+`prepare` cuts the same slices itself (`pieces`), so every driver gets the same bits.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-import torch
 from torch import Tensor
 
+from merging import statistics
 from merging.parents import ParentTensors
 from merging.registry import MethodSpec, get_method
 from merging.statistics import RefinedStats, Slice, run_passes, sliced
@@ -45,6 +50,29 @@ Strength = Callable[[str, float], float]  # (tensor name, the point's lam) -> th
 def uniform(name: str, lam: float) -> float:
     """The same lam for every tensor."""
     return lam
+
+
+class TensorStart(NamedTuple):
+    """What a tensor's first per-tensor pass sees as `previous`."""
+
+    shape: tuple[int, ...]
+    numel: int
+    stats: Any  # the model-wide statistics (None without)
+    gen: Any  # the tensor's random streams, fresh (spec.streams, or its generator)
+
+
+def pieces(numel: int, unit: int | None, chunk: int | None = None) -> list[tuple[int, int | None]]:
+    """The (first, stop) element ranges a tensor is cut into: at most `chunk` elements
+    (default: merging.statistics.CHUNK_ELEMS as it is when called), a multiple of `unit`
+    (one unit when it is larger; None: the whole tensor, stop None)."""
+    chunk = statistics.CHUNK_ELEMS if chunk is None else chunk
+    if unit is None or numel <= chunk:
+        return [(0, None)]
+    step = max(1, chunk // unit) * unit
+    return [(a, min(a + step, numel)) for a in range(0, numel, step)]
+
+
+_UNSET = object()
 
 
 def check_base(spec: MethodSpec, has_base: bool, where: str) -> None:
@@ -122,17 +150,52 @@ class MethodRun:
         """The statistics as provenance records them (JSON-able)."""
         return self.stats.describe() if isinstance(self.stats, RefinedStats) else self.stats
 
-    def generator(self, name: str) -> torch.Generator:
-        return tensor_generator(self.seed, name)
+    def tensor_params(self, name: str) -> dict:
+        """What `prepare` and the per-tensor passes of `name` receive: the validated params,
+        `paper_compat`, and `visits` when the paper's loop visits `name` twice."""
+        visits = self.visits(name)
+        return self.call_params if visits == 1 else {**self.call_params, "visits": visits}
+
+    def generator(self, name: str, numel: int) -> Any:
+        """The random streams of tensor `name` (of `numel` elements), fresh: its generator,
+        seeded by (seed, name), as the method's `streams` shapes it."""
+        gen = tensor_generator(self.seed, name)
+        return gen if self.spec.streams is None else self.spec.streams(gen, numel, self.call_params)
+
+    def unit(self, shape: Sequence[int]) -> int | None:
+        return self.spec.unit(tuple(shape), self.call_params)
+
+    def tensor_passes(self, shape: Sequence[int]) -> tuple:
+        return self.spec.tensor_passes(self.call_params, tuple(shape))
+
+    def tensor_stats(self, name: str, shape: Sequence[int], slices: Callable[[Any], Iterable[Slice]]) -> Any:
+        """The per-tensor statistics of `name` from `slices(previous)` (its slices, in order,
+        once per pass); the model-wide statistics when the method has none for this shape."""
+        passes = self.tensor_passes(shape)
+        if not passes:
+            return self.stats
+        numel = math.prod(shape)
+        return run_passes(passes, self.tensor_params(name), slices,
+                          TensorStart(tuple(shape), numel, self.stats, self.generator(name, numel)))
 
     def prepare(self, name: str, direct: Tensor, think: Tensor, base: Tensor | None,
-                gen: torch.Generator | None = None) -> Any:
+                gen: Any = None, stats: Any = _UNSET) -> Any:
         """The lam-independent state of tensor `name` (or of one slice of it: then pass the
-        generator that the tensor's first slice used, so the draws continue)."""
-        visits = self.visits(name)
-        params = self.call_params if visits == 1 else {**self.call_params, "visits": visits}
-        return self.spec.prepare(direct, think, base, params,
-                                 gen if gen is not None else self.generator(name), self.stats)
+        streams the tensor's first slice used, so the draws continue, and its `stats` from
+        `tensor_stats`). Without `stats`, `direct` etc. are the whole tensor and its per-tensor
+        statistics are taken here, over the slices the streaming engine would cut."""
+        if stats is _UNSET:
+            shape, numel = tuple(direct.shape), direct.numel()
+            ranges = pieces(numel, self.unit(shape))
+
+            def slices(previous):
+                for a, b in ranges:
+                    yield (*(None if x is None else x.reshape(-1)[a:b] for x in (direct, think, base)), numel)
+
+            stats = self.tensor_stats(name, shape, slices)
+        if gen is None:
+            gen = self.generator(name, direct.numel())
+        return self.spec.prepare(direct, think, base, self.tensor_params(name), gen, stats)
 
     def into(self, state: Any, name: str, lam: float, out: Tensor) -> None:
         """theta(strength(name, lam)) of one tensor (or slice) into `out`, rounded to its dtype."""

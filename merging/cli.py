@@ -4,7 +4,13 @@
     spectrum merge --method dare --direct D --think T --base B --lam 0.1,0.5,0.9 \\
         --param p=0.2 --seed 1 --out sweep/        # -> sweep/lam_0.10, sweep/lam_0.50, ...
     spectrum merge --config merge.yaml             # YAML keys = flag names (flags win)
+    spectrum merge --method linear --direct D --think T --out m/ --lam 1 \
+        --lam-schedule '{"default": 0.5, "self_attn": 0.8}'   # per-tensor strengths, scaled by lam
     spectrum merge --method surgical --direct D --think T --lam 0.05 --paper-compat --out m/
+
+A schedule (`--lam-schedule FILE|JSON`, or `lam_schedule:` in --config) gives each tensor its
+own strength, lam * v(name): see merging/schedule.py for the rules (first match wins, layer
+curves) and how lam scales them.
 
 `spectrum merge --help` lists every method with its parameters and paper.
 """
@@ -17,15 +23,18 @@ from pathlib import Path
 
 import yaml
 
-from merging.engine import merge, sweep_outs
+from merging.checkpoint import open_checkpoint
+from merging.engine import merge
+from merging.output import sweep_outs
 from merging.registry import get_method, list_methods
+from merging.schedule import Schedule
 
 # flag -> default; YAML keys are the same names (dashes or underscores)
 DEFAULTS = {
     "method": None, "direct": None, "think": None, "base": None, "lam": None, "out": None,
     "param": [], "params": {}, "seed": 0, "device": "cpu", "dtype": None, "max_shard_size": "5GB",
     "copy_from": "think", "force": False, "allow_extrapolation": False, "allow_nonfinite": False,
-    "progress": True, "paper_compat": False,
+    "progress": True, "lam_schedule": None, "paper_compat": False,
 }
 
 
@@ -60,6 +69,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--base", help="the shared base model (only for methods that need one)")
     p.add_argument("--lam", help="thinking weight, or a comma list for a sweep (0.1,0.5,0.9)")
     p.add_argument("--out", help="output directory (a sweep writes OUT/lam_0.10, ...)")
+    p.add_argument("--lam-schedule", metavar="FILE|JSON",
+                   help="per-tensor strengths: a YAML/JSON file or JSON text, e.g. '{\"default\": 0.5, "
+                   "\"self_attn\": 0.8}' or '{\"lam_layers\": \"linear(0.3, 0.9)\"}'; each tensor is "
+                   "merged at lam * its value (so --lam 1 gives the values as written)")
     p.add_argument("--param", action="append", metavar="K=V", help="method parameter (repeatable)")
     p.add_argument("--seed", type=int, help="seed for random methods (DARE), mixed with each tensor name")
     p.add_argument("--device", help="compute device: cpu (default) or cuda")
@@ -138,15 +151,29 @@ def resolve_args(args: argparse.Namespace) -> dict:
     return merged
 
 
+def resolve_schedule(a: dict) -> Schedule | None:
+    """The --lam-schedule for the thinking parent's tensors (its layer count from its config),
+    checked: every rule matches a tensor, every strength in [0, 1] unless extrapolation."""
+    if a["lam_schedule"] is None:
+        return None
+    think = open_checkpoint(a["think"])
+    layers = (think.config or {}).get("num_hidden_layers")
+    schedule = Schedule.parse(a["lam_schedule"], num_layers=layers if isinstance(layers, int) else None)
+    floats = [n for n, info in think.tensors.items() if info.dtype.is_floating_point]
+    schedule.check(floats, a["lam"], bool(a["allow_extrapolation"]), where=f"--think {a['think']}")
+    return schedule
+
+
 def run(args: argparse.Namespace) -> int:
     a = resolve_args(args)
     outs = sweep_outs(a["out"], a["lam"])
+    schedule = resolve_schedule(a)
     written = merge(
         a["method"], a["direct"], a["think"], a["base"], lams=a["lam"], outs=outs, params=a["params"],
         seed=int(a["seed"]), dtype=a["dtype"], max_shard_size=a["max_shard_size"], force=bool(a["force"]),
         device=a["device"], copy_from=a["copy_from"], allow_nonfinite=bool(a["allow_nonfinite"]),
-        allow_extrapolation=bool(a["allow_extrapolation"]), progress=bool(a["progress"]),
+        allow_extrapolation=bool(a["allow_extrapolation"]), progress=bool(a["progress"]), strength=schedule,
         paper_compat=bool(a["paper_compat"]))
     for lam, out in zip(a["lam"], written):
-        print(f"lam={lam:g}\t{out}")
+        print(f"lam={lam:g}{'' if schedule is None else ' x ' + schedule.label}\t{out}")
     return 0

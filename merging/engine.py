@@ -4,11 +4,15 @@
 
 Validates everything first (method, parameters, lam, parents' tensors/shapes/dtypes/
 architecture, non-float tensors equal, outputs), then streams the parents one tensor at a
-time: each tensor (or, for elementwise methods, each flat slice of CHUNK_ELEMS elements)
-is read once, upcast to float32 (unless the method computes from the stored dtype itself,
+time: each tensor, in slices of about CHUNK_ELEMS elements cut as the method asks
+(`spec.unit`: any flat slice for elementwise methods, whole rows for LoRE's Gram route, or
+the tensor whole), is read once per per-tensor statistics pass of the method (TIES' and
+Twin's thresholds, SLERP's angle, LoRE's Gram matrix: `spec.tensor_passes`), then once more
+to be merged: upcast to float32 (unless the method computes from the stored dtype itself,
 `upcast=False`), `prepare`d once and written K times through `spec.into(state, lam, out)`.
-Methods with whole-model statistics (EMR) make their extra streaming passes first. Preparing,
-the statistics and the strength go through the per-tensor driver (`merging.apply.MethodRun`)
+So memory stays bounded whatever a tensor's size. Methods with whole-model statistics (EMR,
+the top-share merges) make their extra streaming passes first. Preparing, the statistics and
+the strength go through the per-tensor driver (`merging.apply.MethodRun`)
 shared with the in-place merger and the tensor feed. Outputs go to temporary siblings
 renamed at the end (see merging.output). The engine knows nothing about any operator beyond
 its registry entry.
@@ -24,7 +28,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from merging.apply import MethodRun, Strength, tied_embeddings
+from merging.apply import MethodRun, Strength, pieces, tied_embeddings
 from merging.checkpoint import Checkpoint, open_checkpoint
 from merging.output import (copy_side_files, discard, make_temp_dir, publish, write_config,
                             write_provenance)
@@ -41,21 +45,6 @@ WRITE_BEHIND_BYTES = 16 << 20  # merged bytes queued for writing (small: fresh h
 READ_WORKERS = max(1, min(2, (os.cpu_count() or 1) // 2))  # a second reader only with cores to spare
 
 
-def lam_dir_name(lam: float) -> str:
-    """'lam_0.10' for 0.1; as many decimals as it takes to give the value back exactly."""
-    for digits in range(2, 18):
-        text = f"{lam:.{digits}f}"
-        if float(text) == lam:
-            return f"lam_{text}"
-    return f"lam_{lam!r}"
-
-
-def sweep_outs(out: str | Path, lams: Sequence[float]) -> list[Path]:
-    """One lam: `out` itself. Several: `out/lam_0.10`, `out/lam_0.20`, ..."""
-    out = Path(out)
-    return [out] if len(lams) == 1 else [out / lam_dir_name(float(lam)) for lam in lams]
-
-
 @contextmanager
 def _threads(n: int | None):
     """Run slice-by-slice work on n intra-op threads. Why: a 1 MiB slice gains nothing from
@@ -69,13 +58,10 @@ def _threads(n: int | None):
         torch.set_num_threads(before)
 
 
-def _pieces(numel: int, sliced: bool) -> list[tuple[int, int | None]]:
-    if not sliced or numel <= CHUNK_ELEMS:
-        return [(0, None)]
-    return [(a, min(a + CHUNK_ELEMS, numel)) for a in range(0, numel, CHUNK_ELEMS)]
-
-
-Piece = tuple[str, int, "int | None"]  # (tensor name, first element, stop element or None = whole)
+# (tensor name, first element, stop element or None = whole, phase: the index of the tensor's
+# own statistics pass it feeds, or WRITE)
+Piece = tuple[str, int, "int | None", int]
+WRITE = -1
 
 
 class _Stream:
@@ -90,24 +76,37 @@ class _Stream:
         self.nonfinite: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def plan(self, order: list[str], sliced: bool, floats_only: bool) -> list[Piece]:
-        """Float tensors sliced when `sliced`; non-float ones (copied raw) always sliced."""
+    def plan(self, order: list[str]) -> list[Piece]:
+        """Every float tensor in flat slices (the model-wide statistics' passes)."""
+        return [(name, a, b, WRITE) for name in order if self.think[name].dtype.is_floating_point
+                for a, b in pieces(self.think[name].numel, 1, CHUNK_ELEMS)]
+
+    def plan_write(self, order: list[str]) -> list[Piece]:
+        """The merge's pieces: each float tensor's slices (as the method cuts it) once per
+        per-tensor statistics pass, then once to merge; non-float tensors (copied raw) sliced."""
         out = []
         for name in order:
-            is_float = self.think[name].dtype.is_floating_point
-            if is_float or not floats_only:
-                out += [(name, a, b) for a, b in _pieces(self.think[name].numel, sliced or not is_float)]
+            info = self.think[name]
+            if not info.dtype.is_floating_point:
+                out += [(name, a, b, WRITE) for a, b in pieces(info.numel, 1, CHUNK_ELEMS)]
+                continue
+            ranges = pieces(info.numel, self.run.unit(info.shape), CHUNK_ELEMS)
+            for phase in range(len(self.run.tensor_passes(info.shape))):
+                out += [(name, a, b, phase) for a, b in ranges]
+            out += [(name, a, b, WRITE) for a, b in ranges]
         return out
 
     def size(self, piece: Piece) -> int:
-        name, first, stop = piece
+        name, first, stop, _ = piece
         info = self.think[name]
         return ((info.numel if stop is None else stop) - first) * info.dtype.itemsize * len(self.parents)
 
     def load(self, piece: Piece, check: bool) -> dict[str, torch.Tensor]:
         """The piece of every parent on the device, in float32 (or as stored, for methods with
-        upcast=False; a non-float tensor raw, thinking's only)."""
-        name, first, stop = piece
+        upcast=False; a non-float tensor raw, thinking's only). Values are checked once, when
+        the piece is merged."""
+        name, first, stop, phase = piece
+        check = check and phase == WRITE
         if not self.think[name].dtype.is_floating_point:  # equal in every parent (checked)
             return {"think": self.reader.read(self.think[name], first, stop)}
         out = {}
@@ -140,14 +139,14 @@ class _Stream:
         """The method's model-wide statistics: one stream of every float tensor per pass, in
         flat slices (a tied embedding twice under paper_compat); the first pass checks (and
         counts) non-finite values."""
-        pieces = self.plan(self.run.visit_order(order), True, True)
+        plan = self.plan(self.run.visit_order(order))
         passes = 0
 
         def slices(previous):
             nonlocal passes
             passes += 1
-            with closing(self.stream(pieces, passes == 1, f"{self.spec.name} statistics")) as loaded:
-                for (name, _, _), x in loaded:
+            with closing(self.stream(plan, passes == 1, f"{self.spec.name} statistics")) as loaded:
+                for (name, _, _, _), x in loaded:
                     yield x["direct"], x["think"], x.get("base"), self.think[name].numel
 
         return self.run.gather(slices)
@@ -224,7 +223,7 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
             for k, temp in enumerate(temps):
                 copy_side_files(parents[copy_from].directory, temp)
                 write_config(parents[copy_from].config, temp, config_dtype)
-                write_provenance(temp, _record(run, lams, k, seed, parents, copy_from, dtypes,
+                write_provenance(temp, _record(run, order, lams, k, seed, parents, copy_from, dtypes,
                                                stats, diag, stream, max_bytes, device))
         except BaseException:
             for writer in writers:
@@ -253,8 +252,8 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
     # parallel (one output: merged on this thread, written on the lane)
     lanes = min(len(lams), os.cpu_count() or 1)
     behind = WriteBehind(WRITE_BEHIND_BYTES, lanes=lanes)
-    gen = None
-    pieces = stream.plan(order, run.elementwise, floats_only=False)
+    gen = stats = None
+    plan = stream.plan_write(order)
     # one output buffer per lane and dtype, reused slice after slice (a lane runs its jobs one
     # after another and `write` has copied the bytes out when it returns)
     buffers: list[dict[torch.dtype, torch.Tensor]] = [{} for _ in range(lanes)]
@@ -269,17 +268,31 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
         return buf[:n].view(like.shape)
 
     # closing: the reader threads stop before the files close, even on error
-    with closing(stream.stream(pieces, check, f"merge {spec.name} x{len(lams)}")) as loaded:
+    loaded = stream.stream(plan, check, f"merge {spec.name} x{len(lams)}")
+    with closing(loaded):
         try:
-            for (name, first, _), x in loaded:
+            for (name, first, _, phase), x in loaded:
+                if phase != WRITE:  # the tensor's own statistics passes come before its merge
+                    info = stream.think[name]
+                    count, pending = len(pieces(info.numel, run.unit(info.shape), CHUNK_ELEMS)), [x]
+
+                    def slices(previous, name=name, count=count, pending=pending, numel=info.numel):
+                        for _ in range(count):  # one pass: the tensor's slices, in the plan's order
+                            y = pending.pop() if pending else next(loaded)[1]
+                            yield y["direct"], y["think"], y.get("base"), numel
+
+                    stats = run.tensor_stats(name, info.shape, slices)
+                    (name, first, _, phase), x = next(loaded)  # the tensor's first piece to merge
+                elif first == 0:
+                    stats = run.stats
                 if "direct" not in x:  # a non-float tensor: the same bytes to every output
                     for k, writer in enumerate(writers):
                         behind.submit(lambda w=writer, n=name, raw=x["think"]: w.write(n, raw),
                                       x["think"].numel() * x["think"].element_size(), lane=k)
                     continue
-                if first == 0:  # a tensor's slices share its generator: the draws continue
-                    gen = run.generator(name)
-                state = run.prepare(name, x["direct"], x["think"], x.get("base"), gen)
+                if first == 0:  # a tensor's slices share its streams: the draws continue
+                    gen = run.generator(name, stream.think[name].numel)
+                state = run.prepare(name, x["direct"], x["think"], x.get("base"), gen, stats)
                 run.diagnose(state, diag)
                 nbytes = x["think"].numel() * dtypes[name].itemsize
                 if len(lams) == 1:  # compute here, write there: the writer is the busiest thread
@@ -300,10 +313,10 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
     return run.summary(diag)
 
 
-def _record(run, lams, k, seed, parents, copy_from, dtypes, stats, diag, stream, max_bytes,
+def _record(run, order, lams, k, seed, parents, copy_from, dtypes, stats, diag, stream, max_bytes,
             device) -> dict:
-    spec = run.spec
-    return {
+    spec, strength = run.spec, run.strength
+    record = {
         "method": spec.name,
         "lam": lams[k],
         "sweep_lams": lams if len(lams) > 1 else None,
@@ -322,3 +335,6 @@ def _record(run, lams, k, seed, parents, copy_from, dtypes, stats, diag, stream,
         "max_shard_bytes": max_bytes,
         "device": str(device),
     }
+    if hasattr(strength, "provenance"):  # a schedule: each tensor's rule and strength
+        record["strength"] = strength.provenance([n for n in order if dtypes[n].is_floating_point], lams[k])
+    return record

@@ -25,7 +25,6 @@ from merging.apply import MethodRun, Strength, TensorStates, tied_embeddings
 from merging.parents import ParentTensors
 from merging.registry import get_method
 from merging.statistics import run_passes
-from merging.steps import tensor_generator
 from merging.validate import check_lams
 
 
@@ -82,17 +81,16 @@ def cache_bytes(parents: ParentTensors, method: str, params: Mapping | None = No
     float tensor (its statistics from that tensor alone, which is cheap and only scales
     values), per element, times all float elements. States are per element or per matrix."""
     spec = get_method(method)
-    params = spec.validate_params(params)
+    run = MethodRun(method, params, seed=seed, has_base=spec.needs_base)
     floats = parents.floats()
     if not floats:
         return 0
     name = max(floats, key=parents.numel)
     x = parents.get(name)
     d, t, b = x["direct"], x["think"], x.get("base") if spec.needs_base else None
-    stats = None
     if spec.model_statistics:
         whole = (d.reshape(-1), t.reshape(-1), None if b is None else b.reshape(-1), d.numel())
-        stats = run_passes(spec.model_statistics, params, lambda previous: [whole])
-    state = spec.prepare(d, t, b, params, tensor_generator(seed, name), stats)
+        run.stats = run_passes(spec.model_statistics, run.call_params, lambda previous: [whole])
+    state = run.prepare(name, d, t, b)
     per_elem = state_extra_bytes(state, (d, t, b)) / max(1, parents.numel(name))
     return int(per_elem * sum(parents.numel(n) for n in floats))

@@ -5,7 +5,7 @@ the destination only at the end, so a merge killed at any moment leaves nothing 
 destination. Copied from one parent (`copy_from`, default the thinking parent, whose chat
 template opens the `<think>` block, so the reasoning/answer split works at every lam):
 tokenizer files, chat template and generation_config.json; config.json too, with its
-dtype updated. `merge_provenance.json` records what made the weights.
+dtype updated. `merge_provenance.json` records what made the weights. `sweep_outs` names a sweep's outputs.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -80,3 +81,18 @@ def publish(temp: Path, out: Path, force: bool) -> None:
 
 def discard(temp: Path) -> None:
     shutil.rmtree(temp, ignore_errors=True)
+
+
+def lam_dir_name(lam: float) -> str:
+    """'lam_0.10' for 0.1; as many decimals as it takes to give the value back exactly."""
+    for digits in range(2, 18):
+        text = f"{lam:.{digits}f}"
+        if float(text) == lam:
+            return f"lam_{text}"
+    return f"lam_{lam!r}"
+
+
+def sweep_outs(out: str | Path, lams: Sequence[float]) -> list[Path]:
+    """One lam: `out` itself. Several: `out/lam_0.10`, `out/lam_0.20`, ..."""
+    out = Path(out)
+    return [out] if len(lams) == 1 else [out / lam_dir_name(float(lam)) for lam in lams]

@@ -15,8 +15,18 @@ sums such as a histogram); `spec.model_statistics` gives the passes either way.
 `elementwise=True` promises that `prepare` and `at` act element by element given `stats`,
 so a caller may feed flat slices of a tensor (`elementwise_when(params)`, when given, decides
 it per parameters instead: `spec.is_elementwise(params)`). `prepare` and the statistics passes
-receive the validated params plus `paper_compat` (and `visits` for a tied embedding, see
-`merging.apply`). `sparse(params)` says whether the method, at
+(model-wide and per-tensor) receive the validated params plus `paper_compat` (and `visits`
+for a tied embedding, see `merging.apply`).
+
+Per-tensor statistics (bounded memory whatever the tensor's size): `tensor_statistics(params,
+shape)` gives StatPasses over ONE tensor's slices, run before that tensor is prepared (TIES'
+and Twin's top-k thresholds, SLERP's dot and norms, LoRE's Gram matrix); the first sees a
+`merging.apply.TensorStart` as `previous`, and the last result is the `stats` its `prepare`
+receives. `slice_unit(shape, params)` is the element count a slice must be a multiple of
+(a row, for LoRE's matrix products; None: the tensor whole; default 1 for elementwise
+methods, else None). `streams(gen, numel, params)` turns the tensor's generator into what
+`prepare` gets as `gen` for every slice (DARE: one stream per parent, so its draws are the
+same whatever the slicing). `sparse(params)` says whether the method, at
 those parameters, zeroes entries of what it merges (`spec.is_sparse(params)`).
 
 Two optional speed-ups: `at_into(state, lam, out)` writes at(state, lam) rounded to out's
@@ -102,6 +112,9 @@ class MethodSpec:
     # whether, at the given (validated) parameters, the method drops or trims entries of the
     # task vectors it merges; None: never (evals' sparse-method claims read this)
     sparse: Callable[[dict], bool] | None = None
+    tensor_statistics: Callable[[dict, tuple], tuple[StatPass, ...]] | None = None
+    slice_unit: Callable[[tuple, dict], int | None] | None = None
+    streams: Callable[[Any, int, dict], Any] | None = None
     # bumped whenever a change alters the bits a method produces; results keyed by merge
     # (evals.sweep.merge_fingerprint) include it, so stale points are recomputed, not reused
     revision: int = 1
@@ -112,6 +125,16 @@ class MethodSpec:
             self.at_into(state, lam, out)
         else:
             out.copy_(self.at(state, lam).reshape(out.shape))
+
+    def tensor_passes(self, params: dict, shape: tuple) -> tuple[StatPass, ...]:
+        """The passes over one tensor (of `shape`) before it is prepared (empty: none)."""
+        return tuple(self.tensor_statistics(params, tuple(shape))) if self.tensor_statistics else ()
+
+    def unit(self, shape: tuple, params: dict) -> int | None:
+        """Slices of a tensor of `shape` hold a multiple of this many elements (None: whole)."""
+        if self.slice_unit is not None:
+            return self.slice_unit(tuple(shape), params)
+        return 1 if self.is_elementwise(params) else None
 
     @property
     def model_statistics(self) -> tuple[StatPass, ...]:

@@ -62,8 +62,9 @@ def additive_pass(collect: Callable[..., dict[str, float]],
 def run_passes(passes: Sequence[StatPass], params: dict,
                slices: Callable[[Any], Iterable[Slice]], initial: Any = None) -> Any:
     """Run the passes in order; `slices(previous)` yields every float tensor's slices once per
-    pass. `initial` is what the first pass sees as `previous`. Returns the last pass's result
-    (`initial` when no pass ran: None for a method without passes)."""
+    pass (or one tensor's, for per-tensor passes). `initial` is what the first pass sees as
+    `previous`. Returns the last pass's result (`initial` when no pass ran: None for a method
+    without model-wide passes)."""
     result = initial
     for stat in passes:
         if stat.needed is not None and not stat.needed(params, result):

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
+
+from merging.statistics import StatPass
 
 
 def f32(x: Tensor) -> Tensor:
@@ -46,6 +49,17 @@ def apply_task_vectors(base: Tensor, tau_direct: Tensor, tau_think: Tensor, lam:
     return f32(base) + (tau if scale == 1.0 else tau * scale)
 
 
+def apply_task_vectors_into(base: Tensor, tau_direct: Tensor, tau_think: Tensor, lam: float, out: Tensor,
+                            scale: float = 1.0) -> None:
+    """out <- apply_task_vectors(...) rounded to out's dtype, bit for bit: the same operations
+    in the same order (base + tau == tau + base exactly), with one temporary, and the final
+    float32 sum rounded once into `out`."""
+    tau = combine(tau_direct, 1.0 - lam, tau_think, lam)
+    if scale != 1.0:
+        tau.mul_(scale)
+    torch.add(tau.reshape(out.shape), f32(base).reshape(out.shape), out=out)
+
+
 def lerp(a: Tensor, b: Tensor, w: float) -> Tensor:
     """(1 - w) * a + w * b in float32 by torch.lerp: a + w * (b - a) for |w| < 0.5, else
     b - (1 - w) * (b - a). Exact at both ends (w = 0 gives a, w = 1 gives b, bit for bit)."""
@@ -68,6 +82,24 @@ def lerp_into(a: Tensor, b: Tensor, w: float, out: Tensor) -> None:
 def shift(mid: Tensor, delta: Tensor, c: float) -> Tensor:
     """mid + c * delta (mid is returned exactly when c == 0)."""
     return mid + delta * c
+
+
+def shift_midpoint_into(a: Tensor, b: Tensor, delta: Tensor, c: float, out: Tensor) -> None:
+    """out <- shift(midpoint(a, b), delta, c) rounded to out's dtype, bit for bit (the same
+    operations in the same order, in place: two float32 temporaries instead of four)."""
+    mid = a.float() if a.dtype != torch.float32 else a.clone()
+    mid += b  # computed in float32 (b promoted), as f32(a) + f32(b)
+    mid *= 0.5
+    mid += delta * c
+    out.copy_(mid.reshape(out.shape))
+
+
+def half_difference(direct: Tensor, think: Tensor) -> Tensor:
+    """(T - D) / 2 in float32, in place on one copy (bit for bit (f32(T) - f32(D)) * 0.5)."""
+    half = think.float() if think.dtype != torch.float32 else think.clone()
+    half -= direct
+    half *= 0.5
+    return half
 
 
 def midpoint(a: Tensor, b: Tensor) -> Tensor:
@@ -93,17 +125,98 @@ def keep_top_magnitude(x: Tensor, fraction: float) -> Tensor:
     return torch.where(mag >= threshold, x, torch.zeros((), dtype=x.dtype, device=x.device))
 
 
+# -- exact top-k thresholds in bounded memory (radix select on float32 bit patterns) ---------
+# |x| as float32 has its sign bit clear, so its bits read as an int32 are ordered like |x|.
+# Pass 1 counts the high 16 bits (the bf16 part: 32,768 bins), which locates the bin of the
+# k-th largest magnitude; pass 2 counts the low 16 bits of that bin's entries. The threshold
+# found is torch.kthvalue's, exactly, from slices of any size and never a sort.
+HIGH_BINS, LOW_BINS = 1 << 15, 1 << 16
+
+
+def top_count(numel: int, fraction: float) -> int:
+    """How many entries a top-`fraction` trim keeps: round(fraction * numel), clamped."""
+    return min(numel, max(0, int(round(fraction * numel)))) if fraction < 1 else numel
+
+
+def magnitude_bits(x: Tensor) -> Tensor:
+    return f32(x).abs().reshape(-1).view(torch.int32)
+
+
+def high_histogram(x: Tensor) -> Tensor:
+    """Counts of |x| per high-16-bit bin (float64, exact to 2**53 entries)."""
+    return torch.bincount(magnitude_bits(x) >> 16, minlength=HIGH_BINS).double()
+
+
+def low_histogram(x: Tensor, high: int) -> Tensor:
+    """Counts of the low 16 bits of the |x| whose high 16 bits are `high`."""
+    # entries below the bin land in slot 0, above it in the last slot (no boolean indexing)
+    key = (magnitude_bits(x) - ((high << 16) - 1)).clamp_(0, LOW_BINS + 1)
+    return torch.bincount(key, minlength=LOW_BINS + 2)[1:LOW_BINS + 1].double()
+
+
+def locate(hist: Tensor, k: int) -> tuple[int, int]:
+    """(bin, r): the k-th largest entry counted by `hist` lies in `bin`, as its r-th largest."""
+    above = hist.cpu().flip(0).cumsum(0)  # above[j]: entries in the top j + 1 bins
+    j = int(torch.searchsorted(above, float(k)))
+    b = hist.numel() - 1 - j
+    return b, k - int(above[j] - hist[b])
+
+
+def threshold_from_bits(high: int, low: int) -> float:
+    """The float32 whose bits are high << 16 | low (a non-negative magnitude)."""
+    return float(torch.tensor([(high << 16) | low], dtype=torch.int32).view(torch.float32))
+
+
+def keep_at_least(x: Tensor, threshold: float | None) -> Tensor:
+    """x where |x| >= threshold, else 0 (None keeps everything; NaN keeps nothing): entries
+    tied with the threshold are all kept, so the result does not depend on element order."""
+    if threshold is None:
+        return x
+    # a product by the mask (zeros signed like x) is several times faster than torch.where on
+    # the CPU; the signs of zeros reach no merged weight (TIES counts only non-zero entries)
+    return x * (x.abs() >= threshold)
+
+
+def threshold_passes(vectors: Callable[[Tensor, Tensor, Tensor | None], dict[str, Tensor]],
+                     fraction: float) -> tuple[StatPass, StatPass]:
+    """Two per-tensor passes giving, for each vector `vectors(direct, think, base)` names, the
+    magnitude of its round(fraction * numel)-th largest entry (NaN when that count is 0:
+    `keep_at_least` then keeps nothing). Run only when the count is below numel."""
+    def high(d, t, b, params, numel, start):
+        return {key: high_histogram(v) for key, v in vectors(d, t, b).items()}
+
+    def located(sums, params, start):
+        k = top_count(start.numel, fraction)
+        return {key: locate(h, k) if k > 0 else None for key, h in sums.items()}
+
+    def low(d, t, b, params, numel, loc):
+        return {key: low_histogram(v, loc[key][0]) for key, v in vectors(d, t, b).items()
+                if loc[key] is not None}
+
+    def threshold(sums, params, loc):
+        return {key: math.nan if at is None else threshold_from_bits(at[0], locate(sums[key], at[1])[0])
+                for key, at in loc.items()}
+
+    return StatPass(high, located), StatPass(low, threshold)
+
+
+def dare_keep(x: Tensor, p: float, gen: torch.Generator) -> Tensor:
+    """x with each entry dropped (zeroed) with probability p: one uniform draw per entry, in
+    order, made on the CPU from `gen` (so the mask is the same on every device, and slices
+    drawn one after another from the same generator give the whole tensor's mask)."""
+    keep = (torch.rand(x.shape, generator=gen, dtype=torch.float32) >= p).to(x.device)
+    return torch.where(keep, x, torch.zeros((), dtype=x.dtype, device=x.device))
+
+
 def dare_drop(x: Tensor, p: float, gen: torch.Generator, rescale: str) -> Tensor:
     """Drop each entry with probability p, then rescale the survivors.
 
     rescale "inverse" divides by (1 - p) (unbiased: E[result] = x); "l1" scales the
-    survivors so that the L1 norm of x is kept (mergekit's choice). The uniform draws are
-    made on the CPU from `gen`, so the mask is the same on every device.
+    survivors so that the L1 norm of x is kept (mergekit's choice).
     """
     if p == 0:
         return x
-    keep = (torch.rand(x.shape, generator=gen, dtype=torch.float32) >= p).to(x.device)
-    kept = torch.where(keep, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    kept = dare_keep(x, p, gen)
     if rescale == "inverse":
         return kept / (1.0 - p)
     if rescale == "l1":
@@ -112,9 +225,20 @@ def dare_drop(x: Tensor, p: float, gen: torch.Generator, rescale: str) -> Tensor
     raise ValueError(f"unknown DARE rescale {rescale!r}; use 'inverse' or 'l1'")
 
 
+def skipped(gen: torch.Generator, draws: int, chunk: int = 1 << 20) -> torch.Generator:
+    """A copy of `gen` advanced by `draws` float32 uniform draws (in chunks: bounded memory)."""
+    out = torch.Generator(device="cpu")
+    out.set_state(gen.get_state())
+    buf = torch.empty(min(max(draws, 0), chunk))
+    for a in range(0, draws, chunk):
+        buf[:min(chunk, draws - a)].uniform_(generator=out)
+    return out
+
+
 def elect_sign(weighted_sum: Tensor) -> Tensor:
     """TIES sign election: +1 where the weighted sum is >= 0 (zero counts as +), else -1."""
-    return torch.where(weighted_sum >= 0, 1.0, -1.0).to(weighted_sum)
+    # (s >= 0) * 2 - 1 is exactly +-1, and several times faster than torch.where on the CPU
+    return (weighted_sum >= 0).to(weighted_sum.dtype) * 2.0 - 1.0
 
 
 def disjoint_mean(xs: tuple[Tensor, ...], ws: tuple[float, ...], elected: Tensor) -> Tensor:
@@ -123,14 +247,17 @@ def disjoint_mean(xs: tuple[Tensor, ...], ws: tuple[float, ...], elected: Tensor
     An entry agrees when it is non-zero and its sign equals the elected sign; the divisor is
     the summed weight of the agreeing parents (mergekit's normalisation, not PEFT's count).
     """
-    num = torch.zeros_like(elected)
-    den = torch.zeros_like(elected)
+    num = den = None
     for x, w in zip(xs, ws):
-        agree = ((x != 0) & (torch.sign(x) == elected)).to(elected)
-        num += (x * w) * agree
-        den += agree * w
-    safe = torch.where(den != 0, den, 1.0)
-    return torch.where(den != 0, num / safe, 0.0)
+        # x * elected > 0 <=> x != 0 with the elected sign (elected is exactly +-1; NaN: no)
+        agree = (x * elected > 0).to(elected.dtype)
+        part_num, part_den = (x * w) * agree, agree * w
+        num = part_num if num is None else num.add_(part_num)
+        den = part_den if den is None else den.add_(part_den)
+    # where nobody agrees the quotient is replaced; elsewhere a zero's sign cannot matter
+    # (an agreeing entry is non-zero), so this equals the zero-started sums bit for bit
+    none = den == 0
+    return torch.where(none, 0.0, num / den.add_(none.to(den.dtype)))
 
 
 def as_matrix(x: Tensor) -> Tensor:
@@ -160,15 +287,94 @@ def low_rank(x: Tensor, rank_frac: float) -> tuple[Tensor, int]:
     return ((u[:, :r] * s[:r]) @ vh[:r]).reshape(x.shape), r
 
 
+# -- low rank in bounded memory: through the Gram matrix, from row slices --------------------
+# A tall matrix M (rows >= cols, e.g. an embedding: vocab x hidden) has M = U S V^T with V, S
+# from the eigendecomposition of M^T M (cols x cols, summed over row slices in float64), and
+# any spectral map U g(S) V^T = M V (g(S)/S) V^T = M P: one (cols x cols) matrix P, applied
+# row slice by row slice. Smaller or wide tensors keep the exact SVD (their bits unchanged).
+GRAM_MIN_ELEMS = 1 << 24  # 64 MiB in float32
+
+
+def row_length(shape: tuple[int, ...]) -> int:
+    """Columns of as_matrix for a tensor of `shape`."""
+    return math.prod(shape[1:]) if len(shape) > 1 else 1
+
+
+def uses_gram(shape: tuple[int, ...]) -> bool:
+    numel = math.prod(shape)
+    return numel > GRAM_MIN_ELEMS and numel // row_length(shape) >= row_length(shape)
+
+
+def gram_pass(vector: Callable[[Tensor, Tensor, Tensor | None], Tensor]) -> StatPass:
+    """One per-tensor pass: (singular values, right singular vectors, numel) of the matrix
+    `vector(direct, think, base)` from its row slices, ascending (eigh of the Gram matrix)."""
+    def collect(d, t, b, params, numel, start):
+        m = vector(d, t, b).reshape(-1, row_length(start.shape)).double()  # (slice rows, cols)
+        return {"gram": m.T @ m}
+
+    def finish(sums, params, start):
+        evals, vecs = torch.linalg.eigh(sums["gram"])
+        return evals.clamp_min(0).sqrt(), vecs, start.numel
+
+    return StatPass(collect, finish)
+
+
+def svt_projector(s: Tensor, v: Tensor, mu: float) -> tuple[Tensor, int]:
+    """(P, rank) with M P = SVT(M, mu), from M's singular values s and right vectors v."""
+    shrunk = (s - mu).clamp_min(0)
+    g = torch.where(s > 0, shrunk / torch.where(s > 0, s, 1.0), 0.0)
+    return ((v * g) @ v.T).float(), int((shrunk > 0).sum())
+
+
+def rank_projector(s: Tensor, v: Tensor, rank: int) -> Tensor:
+    """P with M P = M's best rank-`rank` approximation (s ascending, as eigh gives them)."""
+    top = v[:, v.shape[1] - rank:]
+    return (top @ top.T).float()
+
+
+def uses_left_gram(shape: tuple[int, ...]) -> bool:
+    """A large wide matrix (rows < cols, e.g. a 4B model's down_proj, 2560 x 9728): held whole,
+    it is mapped through its left Gram matrix M M^T (rows x rows) rather than an SVD, whose
+    float32 copies and workspace would hold several times the tensor."""
+    numel = math.prod(shape)
+    return numel > GRAM_MIN_ELEMS and numel // row_length(shape) < row_length(shape)
+
+
+def left_spectral(x: Tensor, gain: Callable[[Tensor], Tensor]) -> tuple[Tensor, Tensor]:
+    """(U diag(gain(s)) V^T of as_matrix(x) in x's shape, s): the map is Q as_matrix(x), Q =
+    U diag(gain(s)/s) U^T, with U, s from M M^T summed in float64 over column blocks (bounded
+    extra memory). `gain(s)` takes (and s is) the ascending singular values."""
+    m = as_matrix(f32(x))  # (rows, cols), rows < cols
+    gram = torch.zeros(m.shape[0], m.shape[0], dtype=torch.float64, device=m.device)
+    step = max(1, (1 << 22) // m.shape[0])
+    for c in range(0, m.shape[1], step):
+        block = m[:, c:c + step].double()
+        gram += block @ block.T
+    evals, u = torch.linalg.eigh(gram)
+    s = evals.clamp_min(0).sqrt()
+    g = torch.where(s > 0, gain(s) / torch.where(s > 0, s, 1.0), 0.0)
+    return (((u * g) @ u.T).float() @ m).reshape(x.shape), s
+
+
+def times_rows(x: Tensor, p: Tensor) -> Tensor:
+    """x (a flat slice of whole rows) times P, row by row, in x's shape."""
+    return (f32(x).reshape(-1, p.shape[0]) @ p).reshape(x.shape)
+
+
 def abs_sum(x: Tensor) -> float:
     """sum |x| accumulated in float64."""
     return float(f32(x).abs().sum(dtype=torch.float64))
 
 
 def sq_sum(x: Tensor) -> float:
-    """sum x^2 accumulated in float64 (squares rounded in float32)."""
-    x = f32(x)
-    return float((x * x).sum(dtype=torch.float64))
+    """sum x^2 accumulated in float64 (squares rounded in float32), over blocks of 2**22
+    entries (so a large tensor costs no full-size temporary)."""
+    flat = x.reshape(-1)
+    total = 0.0
+    for a in range(0, max(flat.numel(), 1), 1 << 22):
+        part = f32(flat[a:a + (1 << 22)])
+        total += float((part * part).sum(dtype=torch.float64))
+    return total
 
 
 def dot(a: Tensor, b: Tensor) -> float:

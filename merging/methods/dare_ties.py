@@ -13,6 +13,10 @@ With weights w = (1 - lam, lam) for (direct, thinking):
 3. disjoint mean: sum(w_X * x_X * agree_X) / sum(w_X * agree_X) (agreeing: non-zero with the
    elected sign; 0 where none agree); result B + that mean.
 At p = 0 it is `ties` at density 1. Dropping is lam-independent (prepare); steps 2-3 are `at`.
+
+Bounded memory: step 1 is `dare`'s own prepare, streams and per-tensor L1 pass (merging.methods
+.dare), so the tensor is merged slice by slice with DARE's draws; revision 2: rescale="l1"
+sums its ratios slice by slice (as dare's revision 2), "inverse" gives the same bits.
 """
 from __future__ import annotations
 
@@ -20,8 +24,9 @@ from typing import NamedTuple
 
 from torch import Tensor
 
+from merging.methods import dare
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import combine, dare_drop, disjoint_mean, elect_sign, f32, task_vector
+from merging.steps import combine, disjoint_mean, elect_sign, f32
 
 
 class State(NamedTuple):
@@ -31,12 +36,8 @@ class State(NamedTuple):
 
 
 def prepare(direct, think, base, params, gen, stats) -> State:
-    p, rescale = params["p"], params["rescale"]
-    return State(
-        base,
-        dare_drop(task_vector(direct, base), p, gen, rescale),
-        dare_drop(task_vector(think, base), p, gen, rescale),
-    )
+    """DARE's drop and rescale: `gen` the tensor's (direct, think) streams, `stats` its L1 ratios."""
+    return State(*dare.prepare(direct, think, base, params, gen, stats))
 
 
 def at(state: State, lam: float) -> Tensor:
@@ -57,8 +58,12 @@ SPEC = register(
         },
         paper="https://arxiv.org/abs/2311.03099",
         description="DARE drop and rescale, then TIES sign election and disjoint mean, weights (1-lam, lam)",
+        revision=2,  # l1 ratios summed slice by slice (dare's revision 2; inverse: same bits)
         prepare=prepare,
         at=at,
+        elementwise=True,  # given the tensor's streams (and L1 ratios)
+        streams=dare.streams,
+        tensor_statistics=dare.tensor_statistics,
         sparse=lambda params: params["p"] > 0.0,
     )
 )

@@ -9,6 +9,12 @@ tensor is all zeros) fall back to the weighted average, else with w = arccos(cos
 applied to the raw (unnormalised) tensors. Reductions accumulate in float64, the blend is
 float32. The fraction of tensors that took the fallback is reported (close parents make
 many tensors take it).
+
+Bounded memory: the dot product and the norms are one streaming pass over the tensor's
+slices (float64 sums of each slice's float64 sums, `tensor_statistics`), then it is blended
+slice by slice from the parents' stored dtype (the fallback by the fused lerp, as `linear`).
+Revision 3: the sums are taken slice by slice (CHUNK_ELEMS), which may round cos differently
+in its last bits from revision 2's whole-tensor sums.
 """
 from __future__ import annotations
 
@@ -18,7 +24,8 @@ from typing import NamedTuple
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import combine, dot, lerp, sq_sum
+from merging.statistics import StatPass
+from merging.steps import combine, dot, lerp, lerp_into, sq_sum
 
 
 class State(NamedTuple):
@@ -26,16 +33,25 @@ class State(NamedTuple):
     think: Tensor
     omega: float | None  # None: weighted-average fallback
     cos: float
+    share: float  # this slice's share of its tensor (diagnostics count tensors)
+
+
+def collect(direct, think, base, params, numel, start) -> dict[str, float]:
+    return {"dd": sq_sum(direct), "tt": sq_sum(think), "dt": dot(direct, think)}
+
+
+def angle(sums: dict[str, float], params: dict, start) -> tuple[float | None, float, int]:
+    """(omega or None for the fallback, cos, numel) of one tensor from its sums."""
+    norm_d, norm_t = math.sqrt(sums.get("dd", 0.0)), math.sqrt(sums.get("tt", 0.0))
+    if norm_d == 0 or norm_t == 0:
+        return None, math.nan, start.numel
+    cos = max(-1.0, min(1.0, sums["dt"] / (norm_d * norm_t)))
+    return (None if abs(cos) > params["eps"] else math.acos(cos)), cos, start.numel
 
 
 def prepare(direct, think, base, params, gen, stats) -> State:
-    norm_d, norm_t = math.sqrt(sq_sum(direct)), math.sqrt(sq_sum(think))
-    if norm_d == 0 or norm_t == 0:
-        return State(direct, think, None, math.nan)
-    cos = max(-1.0, min(1.0, dot(direct, think) / (norm_d * norm_t)))
-    if abs(cos) > params["eps"]:
-        return State(direct, think, None, cos)
-    return State(direct, think, math.acos(cos), cos)
+    omega, cos, numel = stats
+    return State(direct, think, omega, cos, direct.numel() / numel)
 
 
 def at(state: State, lam: float) -> Tensor:
@@ -48,8 +64,15 @@ def at(state: State, lam: float) -> Tensor:
     )
 
 
+def at_into(state: State, lam: float, out: Tensor) -> None:
+    if state.omega is None:
+        lerp_into(state.direct, state.think, lam, out)
+    else:
+        out.copy_(at(state, lam).reshape(out.shape))
+
+
 def diagnose(state: State) -> dict[str, float]:
-    return {"tensors": 1.0, "lerp_fallback": float(state.omega is None)}
+    return {"tensors": state.share, "lerp_fallback": state.share * (state.omega is None)}
 
 
 def summarize(sums: dict[str, float]) -> dict[str, float]:
@@ -68,9 +91,13 @@ SPEC = register(
         },
         paper="https://doi.org/10.1145/325165.325242",
         description="spherical interpolation per tensor, weighted-average fallback when |cos| > eps",
-        revision=2,  # fallback through torch.lerp since revision 2
+        revision=3,  # fallback through torch.lerp since 2; sums slice by slice since 3
         prepare=prepare,
         at=at,
+        at_into=at_into,
+        upcast=False,
+        elementwise=True,  # given the tensor's angle
+        tensor_statistics=lambda params, shape: (StatPass(collect, angle),),
         diagnose=diagnose,
         summarize=summarize,
     )

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import apply_task_vectors, task_vector
+from merging.steps import apply_task_vectors, apply_task_vectors_into, task_vector
 
 
 class State(NamedTuple):
@@ -31,6 +31,11 @@ def at(state: State, lam: float) -> Tensor:
                               task_vector(state.think, state.base), lam, state.scale)
 
 
+def at_into(state: State, lam: float, out: Tensor) -> None:
+    apply_task_vectors_into(state.base, task_vector(state.direct, state.base),
+                            task_vector(state.think, state.base), lam, out, state.scale)
+
+
 SPEC = register(
     MethodSpec(
         name="task_arithmetic",
@@ -40,6 +45,7 @@ SPEC = register(
         description="B + scale*((1-lam)*tau_D + lam*tau_T)",
         prepare=prepare,
         at=at,
+        at_into=at_into,
         elementwise=True,
     )
 )

@@ -14,10 +14,19 @@ With weights w = (1 - lam, lam) for (direct, thinking):
    mattering there (the entry is taken whole).
 Trimming is lam-independent (prepare); election and mean depend on lam (at).
 
-paper_compat (the paper's `ties_merge_models_TA`): it keeps int(density * numel) entries
-(not round), and on a tied model its final `merged[name] += tau` runs for `embed_tokens`
-and again for `lm_head`, the same tensor, so the embedding gets B + 2 * mean (params
-`visits` = 2, merging.apply). Off by default.
+Bounded memory: each tensor's two thresholds (the magnitude of |tau_X|'s k-th largest entry,
+k = round(density * numel)) come from two streaming passes over its slices (a radix select
+on the float32 bit patterns, `merging.steps.threshold_passes`: exact, never a sort), then the
+tensor is trimmed and merged slice by slice. Ties: every entry whose magnitude equals the
+threshold is kept, so a tensor may keep more than k entries when magnitudes repeat (common
+in bf16 task vectors); the result does not depend on element order or slicing. mergekit
+keeps exactly k (torch.topk over |tau|, ties broken in topk's order). Same bits as revision 1
+(whole-tensor torch.kthvalue).
+
+paper_compat (the paper's `ties_merge_models_TA`): the threshold is at k = int(density *
+numel) (not round; ties at it still all kept), and on a tied model its final
+`merged[name] += tau` runs for `embed_tokens` and again for `lm_head`, the same tensor, so
+the embedding gets B + 2 * mean (params `visits` = 2, merging.apply). Off by default.
 """
 from __future__ import annotations
 
@@ -27,7 +36,8 @@ from typing import NamedTuple
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import combine, disjoint_mean, elect_sign, f32, keep_top_magnitude, task_vector
+from merging.steps import (combine, disjoint_mean, elect_sign, f32, keep_at_least, task_vector,
+                           threshold_passes, top_count)
 
 
 class State(NamedTuple):
@@ -37,16 +47,31 @@ class State(NamedTuple):
     times: int = 1  # how often the merged task vector is added (2: paper_compat, tied embedding)
 
 
-def prepare(direct, think, base, params, gen, stats) -> State:
+def task_vectors(direct, think, base) -> dict[str, Tensor]:
+    return {"direct": task_vector(direct, base), "think": task_vector(think, base)}
+
+
+def density_of(params: dict, numel: int) -> float:
+    """The fraction kept: `density`, or under paper_compat int(density * numel) / numel (so
+    top_count gives the paper's int() count)."""
     density = params["density"]
-    if params.get("paper_compat") and density < 1:  # the paper's int() count, as a fraction
-        density = math.floor(density * direct.numel()) / direct.numel()
-    return State(
-        base,
-        keep_top_magnitude(task_vector(direct, base), density),
-        keep_top_magnitude(task_vector(think, base), density),
-        params.get("visits", 1),
-    )
+    if params.get("paper_compat") and density < 1:
+        return math.floor(density * numel) / numel
+    return density
+
+
+def tensor_statistics(params: dict, shape: tuple) -> tuple:
+    """The two thresholds' passes, when the density trims anything of this tensor."""
+    numel = math.prod(shape)
+    density = density_of(params, numel)
+    return threshold_passes(task_vectors, density) if top_count(numel, density) < numel else ()
+
+
+def prepare(direct, think, base, params, gen, stats) -> State:
+    """`stats`: this tensor's thresholds (None: nothing trimmed)."""
+    tau = task_vectors(direct, think, base)
+    return State(base, *(keep_at_least(tau[key], stats[key] if stats else None) for key in ("direct", "think")),
+                 params.get("visits", 1))
 
 
 def at(state: State, lam: float) -> Tensor:
@@ -59,7 +84,7 @@ def at(state: State, lam: float) -> Tensor:
 def diagnose(state: State) -> dict[str, float]:
     return {
         "elements": float(state.direct.numel()),
-        "kept_direct": float((state.direct != 0).sum()),
+        "kept_direct": float((state.direct != 0).sum()),  # faster than torch.count_nonzero on the CPU
         "kept_think": float((state.think != 0).sum()),
     }
 
@@ -82,6 +107,8 @@ SPEC = register(
         description="trim, elect sign, disjoint mean (divided by agreeing weights), weights (1-lam, lam)",
         prepare=prepare,
         at=at,
+        elementwise=True,  # given each tensor's thresholds
+        tensor_statistics=tensor_statistics,
         diagnose=diagnose,
         summarize=summarize,
         sparse=lambda params: params["density"] < 1.0,  # density >= 1 trims nothing

@@ -17,8 +17,15 @@ limit and a sweep to disk runs at disk speed), else .cache/; BENCH_OUT=dir choos
 Targets: merge <= 1.3x floor, sweep <= 3x merge, RSS < 1 GB. Figures are printed, never
 asserted.
 
+Every method (`--methods`, or the second bench test): one merge at lam 0.5 of each registered
+method at the parameters in METHOD_PARAMS (a third, base, checkpoint is built for the methods
+that need one), each in a fresh subprocess: wall time, peak RSS, and the ratios to the linear
+merge and to the I/O floor of its inputs (safetensors: read 2 or 3, write 1), measured in one
+run. Targets: RSS < 1 GB for every method; time <= 3x linear for every method but LoRE.
+
     pytest -m bench merging/tests/test_bench_merge.py -s           # or, without pytest:
     python -m merging.tests.test_bench_merge
+    python -m merging.tests.test_bench_merge --methods [name ...]  # the per-method table
 """
 from __future__ import annotations
 
@@ -64,21 +71,29 @@ def qwen3_06b_config():
                        max_position_embeddings=40960, tie_word_embeddings=True, dtype="bfloat16")
 
 
-def build_parents() -> dict[str, Path]:
-    """Random bf16 parents with the real tensor names and shapes (built once, cached)."""
+# every method at the parameters timed (TIES at density 0.5: a trim, as mergekit users run it)
+METHOD_PARAMS = {"ties": {"density": 0.5}}
+ROLES = ("direct", "think", "base")
+
+
+def build_parents(roles=("direct", "think")) -> dict[str, Path]:
+    """Random bf16 parents with the real tensor names and shapes (built once, cached); the base
+    (seed 2) only when asked for."""
     import torch
     from safetensors.torch import save_file
     from transformers import Qwen3ForCausalLM
 
-    dirs = {role: CACHE / role for role in ("direct", "think")}
+    dirs = {role: CACHE / role for role in roles}
     if all((d / "model.safetensors").is_file() for d in dirs.values()):
         return dirs
     cfg = qwen3_06b_config()
     with torch.device("meta"):
         shapes = {n: tuple(p.shape) for n, p in Qwen3ForCausalLM(cfg).state_dict().items()
                   if n != "lm_head.weight"}  # tied: saved without lm_head, as HF does
-    for i, (role, d) in enumerate(dirs.items()):
-        gen = torch.Generator().manual_seed(i)
+    for role, d in dirs.items():
+        if (d / "model.safetensors").is_file():
+            continue
+        gen = torch.Generator().manual_seed(ROLES.index(role))
         tensors = {n: (0.02 * torch.randn(s, generator=gen)).bfloat16() for n, s in shapes.items()}
         tmp = d.with_name(d.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -97,7 +112,9 @@ def cold() -> bool:
 
 def evict_inputs() -> None:
     """Drop the parents' pages from the page cache (clean pages: no root needed)."""
-    for role in ("direct", "think"):
+    for role in ROLES:
+        if not (CACHE / role / "model.safetensors").is_file():
+            continue
         fd = os.open(CACHE / role / "model.safetensors", os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -122,23 +139,25 @@ def _job(job: str, out: Path) -> None:
 
     import torch
 
-    from merging.engine import merge, sweep_outs
+    from merging.engine import merge
+    from merging.output import sweep_outs
 
-    dirs = {role: CACHE / role for role in ("direct", "think")}
+    dirs = {role: CACHE / role for role in ROLES}
     usage = resource.getrusage(resource.RUSAGE_SELF)
     base_rss, cpu0 = _peak_rss_mb(), usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
-    if job in ("floor", "sweep_floor"):
+    if job in ("floor", "sweep_floor", "floor3"):
         from safetensors.torch import load_file, save_file
 
         direct = load_file(str(dirs["direct"] / "model.safetensors"))
-        think = load_file(str(dirs["think"] / "model.safetensors"))
-        for t in think.values():  # load_file maps lazily: touch one byte per 4 KiB page to read it
+        others = [load_file(str(dirs[r] / "model.safetensors")) for r in
+                  (("think", "base") if job == "floor3" else ("think",))]
+        for t in (t for sd in others for t in sd.values()):  # lazily mapped: touch a byte per 4 KiB page
             t.reshape(-1).view(torch.uint8)[::4096].max()
-        for k in range(1 if job == "floor" else len(SWEEP)):  # sweep_floor: one output per lam
+        for k in range(len(SWEEP) if job == "sweep_floor" else 1):  # sweep_floor: one output per lam
             (out / str(k)).mkdir(parents=True)
             save_file(direct, str(out / str(k) / "model.safetensors"), metadata={"format": "pt"})
-        del direct, think
+        del direct, others
     elif job == "write11":  # no reading, no arithmetic: eleven outputs' bytes, on every core
         from concurrent.futures import ThreadPoolExecutor
 
@@ -157,6 +176,13 @@ def _job(job: str, out: Path) -> None:
         merge("linear", dirs["direct"], dirs["think"], lams=[0.5], outs=[out], progress=False)
     elif job == "sweep":
         merge("linear", dirs["direct"], dirs["think"], lams=SWEEP, outs=sweep_outs(out, SWEEP), progress=False)
+    elif job.startswith("method:"):
+        from merging.registry import get_method
+
+        method = job.split(":", 1)[1]
+        base = dirs["base"] if get_method(method).needs_base else None
+        merge(method, dirs["direct"], dirs["think"], base, lams=[0.5], outs=[out], progress=False,
+              params=METHOD_PARAMS.get(method))
     seconds = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime - cpu0,
@@ -215,6 +241,46 @@ def report() -> dict:
     return figures
 
 
+def report_methods(methods=None) -> dict:
+    """One merge per method (fresh subprocess each): seconds, peak RSS, ratios."""
+    from merging.registry import get_method, list_methods
+
+    dirs = build_parents(ROLES)
+    for d in dirs.values():
+        with open(d / "model.safetensors", "rb") as fh:
+            while fh.read(1 << 26):
+                pass
+    out = out_root()
+    names = list(methods or list_methods())
+    floor2 = min((_measure("floor", out) for _ in range(2)), key=lambda r: r["seconds"])
+    floor3 = min((_measure("floor3", out) for _ in range(2)), key=lambda r: r["seconds"])
+    linear = min((_measure("method:linear", out) for _ in range(2)), key=lambda r: r["seconds"])
+    rows = {}
+    for name in names:
+        r = linear if name == "linear" else _measure(f"method:{name}", out)
+        floor = floor3 if get_method(name).needs_base else floor2
+        rows[name] = {**r, "params": METHOD_PARAMS.get(name, {}), "over_linear": r["seconds"] / linear["seconds"],
+                      "over_floor": r["seconds"] / floor["seconds"]}
+    load = os.getloadavg()[0]
+    print(f"\nevery method, one merge at lam 0.5 of two Qwen3-0.6B-shaped bf16 checkpoints (+ a base "
+          f"where needed; inputs {'cold' if cold() else 'hot'}, outputs to {out}; {os.cpu_count()} CPUs, "
+          f"load {load:.1f}); I/O floor: read 2 + write 1 {floor2['seconds']:.2f} s, read 3 + write 1 "
+          f"{floor3['seconds']:.2f} s")
+    print(f"| method | params | wall s | x linear | x I/O floor | peak RSS MB | cpu s |")
+    print("|---|---|---|---|---|---|---|")
+    for name, r in rows.items():
+        params = ", ".join(f"{k}={v}" for k, v in r["params"].items()) or "defaults"
+        print(f"| {name} | {params} | {r['seconds']:.2f} | {r['over_linear']:.2f} | {r['over_floor']:.2f} | "
+              f"{r['peak_rss_mb']:.0f} | {r['cpu_s']:.1f} |")
+    return {"floor2_s": floor2["seconds"], "floor3_s": floor3["seconds"], "load_avg_1min": load, "methods": rows}
+
+
+@pytest.mark.bench
+def test_bench_every_method(benchmark):
+    figures = benchmark.pedantic(report_methods, rounds=1, iterations=1)
+    benchmark.extra_info.update(figures)
+
+
 @pytest.mark.bench
 def test_bench_linear_merge_and_sweep(benchmark):
     figures = benchmark.pedantic(report, rounds=1, iterations=1)
@@ -224,5 +290,7 @@ def test_bench_linear_merge_and_sweep(benchmark):
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--job":
         _job(sys.argv[2], Path(sys.argv[3]))
+    elif len(sys.argv) >= 2 and sys.argv[1] == "--methods":
+        report_methods(sys.argv[2:] or None)
     else:
         report()

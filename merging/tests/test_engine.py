@@ -9,7 +9,8 @@ import torch
 import merging.engine
 import merging.statistics
 from merging.checkpoint import load_state_dict
-from merging.engine import merge, sweep_outs
+from merging.engine import merge
+from merging.output import sweep_outs
 from merging.inplace import InPlaceMerger
 from merging.registry import get_method, list_methods
 from merging.tests.tiny_models import toy_tensors, write_checkpoint

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from merging.apply import MethodRun
 from merging.methods.emr import unify
 from merging.registry import get_method, list_methods
 from merging.steps import keep_top_magnitude, midpoint, svt, tensor_generator
@@ -15,12 +16,13 @@ pytestmark = pytest.mark.fast
 
 
 def run(method, direct, think, base=None, lam=0.5, seed=0, name="w", **params):
-    """prepare + at for one tensor, model statistics computed from this tensor alone."""
+    """prepare + at for one tensor, model statistics computed from this tensor alone (its own
+    per-tensor statistics and random streams through the driver, `MethodRun.prepare`)."""
     spec = get_method(method)
-    p = spec.validate_params(params)
-    stats = spec.finish(spec.collect(direct, think, base, p, direct.numel()), p) if spec.collect else None
-    state = spec.prepare(direct, think, base, p, tensor_generator(seed, name), stats)
-    return spec.at(state, lam)
+    driver = MethodRun(method, params, seed=seed, has_base=base is not None)
+    p = driver.params
+    driver.stats = spec.finish(spec.collect(direct, think, base, p, direct.numel()), p) if spec.collect else None
+    return spec.at(driver.prepare(name, direct, think, base), lam)
 
 
 def t(*values):
@@ -119,7 +121,7 @@ def test_slerp_on_raw_tensors_hand():
 ])
 def test_slerp_branches(direct, think, eps, fallback):
     spec = get_method("slerp")
-    state = spec.prepare(direct, think, None, spec.validate_params({"eps": eps}), None, None)
+    state = MethodRun("slerp", {"eps": eps}, has_base=False).prepare("w", direct, think, None)
     assert spec.diagnose(state)["lerp_fallback"] == float(fallback)
     lerp = run("linear", direct, think, lam=0.3)
     if fallback:
@@ -315,9 +317,36 @@ def test_elementwise_methods_slice_exactly(trio, method):
     direct, think, base = trio
     spec = get_method(method)
     base = base if spec.needs_base else None
-    p = spec.validate_params({})
-    stats = spec.finish(spec.collect(direct, think, base, p, direct.numel()), p) if spec.collect else None
-    whole = spec.at(spec.prepare(direct, think, base, p, None, stats), 0.37).reshape(-1)
-    parts = [spec.at(spec.prepare(*(None if x is None else x.reshape(-1)[a:a + 7] for x in (direct, think, base)),
-                                  p, None, stats), 0.37) for a in range(0, direct.numel(), 7)]
+    driver = MethodRun(method, {}, has_base=base is not None)
+    p = driver.params
+    driver.stats = spec.finish(spec.collect(direct, think, base, p, direct.numel()), p) if spec.collect else None
+
+    def cut(a):
+        return tuple(None if x is None else x.reshape(-1)[a:a + 7] for x in (direct, think, base))
+
+    # the tensor's own statistics from its slices, then slice after slice from the same streams
+    stats = driver.tensor_stats("w", direct.shape, lambda previous: ((*cut(a), direct.numel())
+                                                                     for a in range(0, direct.numel(), 7)))
+    whole = spec.at(driver.prepare("w", direct, think, base, None, stats), 0.37).reshape(-1)
+    gen = driver.generator("w", direct.numel())
+    parts = [spec.at(driver.prepare("w", *cut(a), gen, stats), 0.37) for a in range(0, direct.numel(), 7)]
     assert torch.equal(torch.cat(parts), whole)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("lam,scale", [(0.0, 1.0), (0.3, 1.0), (1.0, 1.0), (0.7, 0.5), (-0.4, 2.0)])
+@pytest.mark.parametrize("method", ["task_arithmetic", "dare", "lore", "twin"])
+def test_at_into_equals_at(dtype, lam, scale, method):
+    g = torch.Generator().manual_seed(12)
+    d, th, b = (torch.randn(5001, generator=g).to(dtype) for _ in range(3))
+    spec = get_method(method)
+    params = {"task_arithmetic": {"scale": scale}, "dare": {"p": 0.3}}.get(method, {})
+    if method in ("lore", "twin"):  # these keep the parents in their stored dtype (upcast=False)
+        state = MethodRun(method, params, has_base=False).prepare("w", d.reshape(3, -1), th.reshape(3, -1), None)
+    else:
+        state = MethodRun(method, params, has_base=True).prepare("w", d.float(), th.float(), b.float())
+    out = torch.empty(state.direct.shape if method in ("lore", "twin") else (5001,), dtype=dtype)
+    spec.into(state, lam, out)
+    expect = spec.at(state, lam).to(dtype)
+    assert torch.equal(out.view(torch.int16 if dtype == torch.bfloat16 else torch.int32),
+                       expect.view(torch.int16 if dtype == torch.bfloat16 else torch.int32))

@@ -150,3 +150,26 @@ def test_compat_is_the_same_through_every_driver_on_a_tied_model(tied_bf16, tmp_
     live = model.state_dict()
     for name, x in load_state_dict(out).items():
         assert torch.equal(x, live[name]) and torch.equal(x, fed[name]), name
+
+
+@pytest.mark.parametrize("method,params", [("ties", {"density": 0.3}), ("emr", {})])
+def test_compat_streams_its_per_tensor_thresholds_in_slices(tied_bf16, tmp_path, monkeypatch, method, params):
+    """paper_compat through the bounded-memory route: TIES' int() count and the tied
+    embedding's second visit reach the per-tensor threshold passes, so slices of 100 elements
+    give the bits of the whole tensors (engine and tensor feed alike)."""
+    import merging.engine
+    import merging.statistics
+
+    args = (tied_bf16["direct"], tied_bf16["think"], tied_bf16["base"])
+    (whole,) = merge(method, *args, lams=[0.7], outs=[tmp_path / "w"], params=params, paper_compat=True,
+                     progress=False)
+    monkeypatch.setattr(merging.engine, "CHUNK_ELEMS", 100)
+    monkeypatch.setattr(merging.statistics, "CHUNK_ELEMS", 100)
+    (cut,) = merge(method, *args, lams=[0.7], outs=[tmp_path / "c"], params=params, paper_compat=True,
+                   progress=False)
+    roles = {r: tied_bf16[r] for r in ("direct", "think", "base")}
+    fed = dict(TensorMerger(ParentTensors(roles), method, params, paper_compat=True).tensors(0.7))
+    whole, cut = load_state_dict(whole), load_state_dict(cut)
+    assert any(merging.statistics.CHUNK_ELEMS < x.numel() for x in cut.values())
+    for name, x in whole.items():
+        assert torch.equal(x, cut[name]) and torch.equal(x, fed[name]), name
