@@ -13,7 +13,7 @@ result is the plain average. mu = 0.1 (the paper's) may shrink most of d away: t
 of ||d/2|| that survives is reported.
 
 Bounded memory: a tall tensor over GRAM_MIN_ELEMS entries (an embedding) is shrunk through
-its Gram matrix (`merging.steps.gram_pass`: one streaming pass of row slices sums
+its Gram matrix (`merging.spectral.gram_pass`: one streaming pass of row slices sums
 (d/2)^T (d/2) in float64; its eigendecomposition gives SVT(d/2) = (d/2) P), then merged row
 slice by row slice; it holds the Gram matrix and P (cols x cols), never the tensor in float32.
 Other tensors keep the exact SVD, whole. Revision 2: tensors on the Gram route round
@@ -27,8 +27,9 @@ from typing import NamedTuple
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import (gram_pass, half_difference as half_of, left_spectral, midpoint, row_length, shift, shift_midpoint_into,
-                           sq_sum, svt, svt_projector, times_rows, uses_gram, uses_left_gram)
+from merging.spectral import (gram_pass, left_spectral, row_length, svt, svt_projector, times_rows,
+                              uses_gram, uses_left_gram)
+from merging.steps import half_difference as half_of, midpoint, shift, shift_midpoint_into, sq_sum
 
 
 class State(NamedTuple):

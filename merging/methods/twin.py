@@ -12,7 +12,7 @@ compression; non-2-D tensors as (rows, -1)).
 Bounded memory: topk's threshold comes from two streaming passes over the tensor's slices
 (an exact radix select, ties at the threshold all kept: as revision 1's whole-tensor
 kthvalue, same bits); svd takes large tall tensors through their Gram matrix as LoRE does
-(`merging.steps.gram_pass`; revision 2: those tensors round differently from the SVD).
+(`merging.spectral.gram_pass`; revision 2: those tensors round differently from the SVD).
 Default mask_rate 0.9 keeps 10% of the entries, matching svd's 10% of the rank. At lam = 0.5
 the result is the plain average.
 """
@@ -25,9 +25,10 @@ import torch
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import (gram_pass, half_difference as half_of, keep_at_least, left_spectral, low_rank, midpoint,
-                           rank_projector, row_length, shift, shift_midpoint_into, sq_sum,
-                           threshold_passes, times_rows, top_count, uses_gram, uses_left_gram)
+from merging.spectral import (gram_pass, left_spectral, low_rank, rank_projector, row_length, times_rows,
+                              uses_gram, uses_left_gram)
+from merging.steps import (half_difference as half_of, keep_at_least, midpoint, shift, shift_midpoint_into,
+                           sq_sum, threshold_passes, top_count)
 
 
 class State(NamedTuple):

@@ -10,14 +10,15 @@ import torch
 
 import merging.engine
 import merging.statistics
-import merging.steps
+import merging.spectral
 from merging.apply import MethodRun
 from merging.checkpoint import load_state_dict
 from merging.engine import merge
 from merging.inplace import InPlaceMerger
 from merging.registry import get_method
-from merging.steps import (dare_drop, high_histogram, keep_at_least, keep_top_magnitude, locate, low_rank,
-                           midpoint, skipped, svt, task_vector, tensor_generator, threshold_passes)
+from merging.spectral import low_rank, svt
+from merging.steps import (dare_drop, high_histogram, keep_at_least, keep_top_magnitude, locate, midpoint,
+                           skipped, task_vector, tensor_generator, threshold_passes)
 
 pytestmark = pytest.mark.fast
 
@@ -187,7 +188,7 @@ def test_slerp_from_slice_sums_matches_whole_tensor_angle(monkeypatch, chunk):
 
 @pytest.mark.parametrize("shape", [(300, 8), (64, 2, 4), (40, 40)])
 def test_lore_gram_route_equals_the_svd(monkeypatch, shape):
-    monkeypatch.setattr(merging.steps, "GRAM_MIN_ELEMS", 100)
+    monkeypatch.setattr(merging.spectral, "GRAM_MIN_ELEMS", 100)
     chunked(monkeypatch, 96)  # row slices of whole rows (96 = 12 rows of 8)
     g = torch.Generator().manual_seed(5)
     d = torch.randn(shape, generator=g)
@@ -201,7 +202,7 @@ def test_lore_gram_route_equals_the_svd(monkeypatch, shape):
 
 
 def test_twin_svd_gram_route_is_the_best_rank_r_approximation(monkeypatch):
-    monkeypatch.setattr(merging.steps, "GRAM_MIN_ELEMS", 100)
+    monkeypatch.setattr(merging.spectral, "GRAM_MIN_ELEMS", 100)
     chunked(monkeypatch, 60)
     g = torch.Generator().manual_seed(6)
     d, t = torch.randn(200, 6, generator=g), torch.randn(200, 6, generator=g)
@@ -217,7 +218,7 @@ def test_twin_svd_gram_route_is_the_best_rank_r_approximation(monkeypatch):
 def test_gram_route_streams_on_disk_as_in_memory(tied_bf16, tmp_path, monkeypatch, method, params):
     from transformers import AutoModelForCausalLM
 
-    monkeypatch.setattr(merging.steps, "GRAM_MIN_ELEMS", 1000)  # the embedding (96 x 32) takes it
+    monkeypatch.setattr(merging.spectral, "GRAM_MIN_ELEMS", 1000)  # the embedding (96 x 32) takes it
     chunked(monkeypatch, 320)  # 10 rows a slice
     (out,) = merge(method, tied_bf16["direct"], tied_bf16["think"], lams=[0.8], outs=[tmp_path / "m"],
                    params=params, progress=False)
@@ -232,7 +233,7 @@ def test_gram_route_streams_on_disk_as_in_memory(tied_bf16, tmp_path, monkeypatc
                                                  ("twin", {"mode": "svd", "rank_frac": 0.5},
                                                   lambda h: low_rank(h, 0.5)[0])])
 def test_large_wide_tensors_go_through_the_left_gram_matrix(monkeypatch, method, params, exact):
-    monkeypatch.setattr(merging.steps, "GRAM_MIN_ELEMS", 100)
+    monkeypatch.setattr(merging.spectral, "GRAM_MIN_ELEMS", 100)
     g = torch.Generator().manual_seed(9)
     d = torch.randn(6, 50, generator=g)
     t = d + torch.randn(6, 50, generator=g)
