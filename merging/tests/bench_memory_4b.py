@@ -45,14 +45,14 @@ def build() -> dict[str, Path]:
 def job(method: str, out: Path) -> None:
     from merging.engine import merge
     from merging.registry import get_method
-    from merging.tests.test_bench_merge import _peak_rss_mb
+    from merging.tests.test_bench_merge import peak_rss_mb
 
     dirs = {role: CACHE / role for role in ROLES}
     start = time.perf_counter()
     base = dirs["base"] if get_method(method).needs_base else None
     merge(method, dirs["direct"], dirs["think"], base, lams=[0.5], outs=[out], progress=False,
           params=METHOD_PARAMS.get(method))
-    print(json.dumps({"seconds": time.perf_counter() - start, "peak_rss_mb": _peak_rss_mb()}))
+    print(json.dumps({"seconds": time.perf_counter() - start, "peak_rss_mb": peak_rss_mb()}))
 
 
 def main(methods: list[str]) -> None:

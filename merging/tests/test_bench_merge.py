@@ -54,7 +54,7 @@ def out_root() -> Path:
     return CACHE / "out"
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
@@ -144,7 +144,7 @@ def _job(job: str, out: Path) -> None:
 
     dirs = {role: CACHE / role for role in ROLES}
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    base_rss, cpu0 = _peak_rss_mb(), usage.ru_utime + usage.ru_stime
+    base_rss, cpu0 = peak_rss_mb(), usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     if job in ("floor", "sweep_floor", "floor3"):
         from safetensors.torch import load_file, save_file
@@ -186,7 +186,7 @@ def _job(job: str, out: Path) -> None:
     seconds = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime - cpu0,
-                      "peak_rss_mb": _peak_rss_mb(), "import_rss_mb": base_rss}))
+                      "peak_rss_mb": peak_rss_mb(), "import_rss_mb": base_rss}))
 
 
 def report() -> dict:

@@ -9,6 +9,8 @@ import json
 import pytest
 import torch
 
+import merging.engine
+import merging.statistics
 from evals.cli import main
 from merging.apply import MethodRun, TensorStates, tied_embeddings
 from merging.checkpoint import load_state_dict
@@ -157,9 +159,6 @@ def test_compat_streams_its_per_tensor_thresholds_in_slices(tied_bf16, tmp_path,
     """paper_compat through the bounded-memory route: TIES' int() count and the tied
     embedding's second visit reach the per-tensor threshold passes, so slices of 100 elements
     give the bits of the whole tensors (engine and tensor feed alike)."""
-    import merging.engine
-    import merging.statistics
-
     args = (tied_bf16["direct"], tied_bf16["think"], tied_bf16["base"])
     (whole,) = merge(method, *args, lams=[0.7], outs=[tmp_path / "w"], params=params, paper_compat=True,
                      progress=False)
