@@ -30,17 +30,22 @@ def _read_file(path: Path) -> list[dict]:
     return rows
 
 
+def read_jsonl(path: Path) -> list:
+    """The JSON values of a JSONL file's non-blank lines; a bad line is one error naming it."""
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg}); fix or remove the line") from None
+    return rows
+
+
 def _read_rows(path: Path) -> list:
     if path.suffix == ".jsonl":
-        rows = []
-        with path.open(encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as exc:
-                        raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg}); fix or remove the line") from None
-        return rows
+        return read_jsonl(path)
     if path.suffix == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

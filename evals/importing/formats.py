@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evals.benchmarks.loading import read_jsonl
+
 FORMATS = {
     "harness": "idx, question, gt, code (list of completions), score (list of grades)",
     "lm_eval": "doc_id, doc, target, resps (list of lists of completions)",
@@ -38,23 +40,12 @@ class OutsideProblem:
     extra: dict = field(default_factory=dict)
 
 
-def _jsonl(path: Path) -> list[dict]:
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg}); fix or remove the line") from None
-    return rows
-
-
 def _rows(path: Path) -> list[dict]:
     if path.suffix == ".parquet":
         import pandas as pd
 
         return pd.read_parquet(path).to_dict("records")
-    return _jsonl(path)
+    return read_jsonl(path)
 
 
 def detect(row: dict) -> str | None:

@@ -82,16 +82,19 @@ def at_into(state: State, lam: float, out: Tensor) -> None:
     apply_task_vectors_into(state.base, state.direct, state.think, lam, out)
 
 
+# shared with dare_ties, whose drop is this one
+PARAMS = {
+    "p": ParamSpec(0.2, float, "drop probability of each task-vector entry",
+                   check=lambda v: None if 0 <= v < 1 else "must be in [0, 1)"),
+    "rescale": ParamSpec("inverse", str, "survivor rescaling: 1/(1-p) or L1-norm match",
+                         choices=("inverse", "l1")),
+}
+
 SPEC = register(
     MethodSpec(
         name="dare",
         needs_base=True,
-        params={
-            "p": ParamSpec(0.2, float, "drop probability of each task-vector entry",
-                           check=lambda v: None if 0 <= v < 1 else "must be in [0, 1)"),
-            "rescale": ParamSpec("inverse", str, "survivor rescaling: 1/(1-p) or L1-norm match",
-                                 choices=("inverse", "l1")),
-        },
+        params=PARAMS,
         paper="https://arxiv.org/abs/2311.03099",
         description="B + (1-lam)*drop_p(tau_D) + lam*drop_p(tau_T), seeded by (seed, tensor name)",
         revision=2,  # l1 ratios summed slice by slice since revision 2 (inverse: same bits)

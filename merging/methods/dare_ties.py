@@ -25,7 +25,7 @@ from typing import NamedTuple
 from torch import Tensor
 
 from merging.methods import dare
-from merging.registry import MethodSpec, ParamSpec, register
+from merging.registry import MethodSpec, register
 from merging.steps import combine, disjoint_mean, elect_sign, f32
 
 
@@ -50,12 +50,7 @@ SPEC = register(
     MethodSpec(
         name="dare_ties",
         needs_base=True,
-        params={
-            "p": ParamSpec(0.2, float, "drop probability of each task-vector entry",
-                           check=lambda v: None if 0 <= v < 1 else "must be in [0, 1)"),
-            "rescale": ParamSpec("inverse", str, "survivor rescaling: 1/(1-p) or L1-norm match",
-                                 choices=("inverse", "l1")),
-        },
+        params=dict(dare.PARAMS),
         paper="https://arxiv.org/abs/2311.03099",
         description="DARE drop and rescale, then TIES sign election and disjoint mean, weights (1-lam, lam)",
         revision=2,  # l1 ratios summed slice by slice (dare's revision 2; inverse: same bits)
