@@ -181,7 +181,7 @@ def merge(method: str, direct: str | Path, think: str | Path, base: str | Path |
     """
     run = MethodRun(method, params, seed=seed, has_base=base is not None, where="base= (--base)",
                     strength=strength, paper_compat=paper_compat)
-    spec, params = run.spec, run.params
+    params = run.params
     lams = check_lams(lams, allow_extrapolation)
     outs = [Path(o) for o in outs]
     if len(outs) != len(lams):

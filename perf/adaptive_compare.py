@@ -43,7 +43,7 @@ def compare(cfg: SweepConfig, settings: AdaptiveSettings, n_boot: int) -> None:
     adaptive, rounds = run_adaptive(replace(cfg, adaptive=settings, lams=settings.grid()), progress=False)
     print(format_rounds(rounds))
     t_fixed, t_adapt = generated_tokens(fixed), generated_tokens(adaptive)
-    print(f"\n| run | merge points | generated tokens | share |\n|---|---|---|---|")
+    print("\n| run | merge points | generated tokens | share |\n|---|---|---|---|")
     print(f"| fixed grid ({len(cfg.lams)} lams) | {merge_points(fixed)} | {t_fixed:,} | 100% |")
     print(f"| adaptive ({', '.join(f'{m}: {len(v)}' for m, v in rounds[-1].lams.items())}) | "
           f"{merge_points(adaptive)} | {t_adapt:,} | {t_adapt / t_fixed:.0%} |")

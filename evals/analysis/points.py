@@ -17,7 +17,7 @@ from functools import cached_property
 
 import numpy as np
 
-from evals.method_labels import method_base, method_family, method_params  # noqa: F401 (re-exported)
+from evals.method_labels import method_family
 
 def _row_means(m: np.ndarray) -> np.ndarray:
     """Mean of each row over its non-NaN entries (NaN for an all-NaN row), warning-free."""

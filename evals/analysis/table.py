@@ -32,7 +32,8 @@ from typing import Iterable
 import numpy as np
 from tqdm import tqdm
 
-from evals.analysis.points import Curve, Point, method_base, method_family
+from evals.analysis.points import Curve, Point
+from evals.method_labels import method_base, method_family
 from evals.records import SampleRecord
 
 __all__ = ["Curve", "Point", "curves_from_records", "curves_from_table", "method_family"]

@@ -21,7 +21,8 @@ from typing import Iterable, Mapping, Sequence
 
 from tqdm import tqdm
 
-from evals.analysis.points import Curve, method_base, method_family
+from evals.analysis.points import Curve
+from evals.method_labels import method_base, method_family
 from evals.claims.judges_compare import judge_linear_vs_slerp, judge_sparse_degradation
 from evals.claims.judges_curve import (TITLES, judge_no_collapse, judge_pareto,
                                        judge_phase_transition, judge_routing_gain, judge_smooth)

@@ -27,7 +27,7 @@ def known_key(v: dict) -> tuple:
 
 def summary(data: dict) -> dict:
     """Pairs, methods, benchmarks, verdict counts and the smoke-run warning (or None)."""
-    curves, meta = data["curves"], data.get("meta") or {}
+    curves = data["curves"]
     # one source: evals.claims.verdicts.smoke_run_line (Thresholds.min_problems / min_samples)
     smoke = data.get("smoke_run")
     warning = f"{smoke[:1].upper()}{smoke[1:]}" if smoke else None

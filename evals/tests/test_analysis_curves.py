@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from evals.analysis.bootstrap import ci, problem_weights, resample
-from evals.analysis.points import Point, method_base, method_family, method_params
+from evals.analysis.points import Point
+from evals.method_labels import method_base, method_family, method_params
 from evals.claims.catalog import plan_claims
 from evals.method_labels import is_sparse
 from evals.analysis.synthetic import synthetic_point

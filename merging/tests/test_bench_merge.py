@@ -266,7 +266,7 @@ def report_methods(methods=None) -> dict:
           f"where needed; inputs {'cold' if cold() else 'hot'}, outputs to {out}; {os.cpu_count()} CPUs, "
           f"load {load:.1f}); I/O floor: read 2 + write 1 {floor2['seconds']:.2f} s, read 3 + write 1 "
           f"{floor3['seconds']:.2f} s")
-    print(f"| method | params | wall s | x linear | x I/O floor | peak RSS MB | cpu s |")
+    print("| method | params | wall s | x linear | x I/O floor | peak RSS MB | cpu s |")
     print("|---|---|---|---|---|---|---|")
     for name, r in rows.items():
         params = ", ".join(f"{k}={v}" for k, v in r["params"].items()) or "defaults"

@@ -9,7 +9,7 @@ import torch
 
 from merging.apply import MethodRun
 from merging.methods.emr import unify
-from merging.registry import get_method, list_methods
+from merging.registry import get_method
 from merging.spectral import svt
 from merging.steps import keep_top_magnitude, midpoint, tensor_generator
 
