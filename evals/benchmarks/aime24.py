@@ -1,12 +1,7 @@
 """AIME 2024 (30 problems, integer answers 0-999): hub `HuggingFaceH4/aime_2024`, split train.
 
 Local data: a JSONL/parquet file (or folder) with fields `problem`, `answer` (and `id`).
-Paper's prompt (prompt_mode chatml_system, the Qwen2.5-Math harness's "qwen25-no-cot"):
-`<|im_start|>system\nPlease anwser the question and put your final answer within
-\\boxed{}.<|im_end|>\n<|im_start|>user\n{problem, stripped}<|im_end|>\n<|im_start|>assistant\n`
-(see evals.benchmarks.contest_math; checked literally in evals/tests/test_paper_prompts.py).
-Version history: 1 - first version; 2 - unboxed "the answer is X" read, more hub
-schemas, the harness's question text for chatml_system.
+Prompts (both modes), grading, version history: evals.benchmarks.contest_math.
 """
 from evals.benchmarks.contest_math import make_math_benchmark
 from evals.benchmarks.registry import register

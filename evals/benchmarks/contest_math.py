@@ -15,7 +15,12 @@ Prompts: chat_template sends `{problem}\n{MATH_INSTRUCTION}` as the user message
 chatml_system (the paper's harness, prompt type "qwen25-no-cot") sends, byte for byte,
 `<|im_start|>system\nPlease anwser the question and put your final answer within
 \boxed{}.<|im_end|>\n<|im_start|>user\n{problem}<|im_end|>\n<|im_start|>assistant\n`
-with the problem stripped (" (Yes or No)" / " (True or False)" appended for such golds).
+with the problem stripped (" (Yes or No)" / " (True or False)" appended for such golds),
+checked literally in evals/tests/test_paper_prompts.py.
+
+Version history of the benchmarks built here (each file states its version; a change to
+one benchmark alone gets a line in its own file): 1 - first version; 2 - unboxed "the
+answer is X" read, more hub schemas, the harness's question text for chatml_system.
 """
 from __future__ import annotations
 
