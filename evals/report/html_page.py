@@ -10,7 +10,7 @@ from html import escape
 
 from evals.claims.catalog import Verdict
 from evals.report import layout
-from evals.report.tables import CURVE_HEADERS, VERDICT_HEADERS, curve_rows, verdict_rows
+from evals.report.tables import CURVE_HEADERS, VERDICT_HEADERS, curve_notes, curve_rows, verdict_rows
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;
@@ -109,6 +109,7 @@ def render_html(data: dict) -> str:
         flag = " (parents inferred from lam 0/1 merge points)" if c["parents_inferred"] else ""
         parts += [f"<h3>{_e(c['pair'])} / {_e(c['method'])} / {_e(c['benchmark'])}{_e(flag)}</h3>",
                   _table(CURVE_HEADERS, curve_rows(c["points"]))]
+        parts += [f"<p>{_e(n)}</p>" for n in curve_notes(c["points"])]
     parts.append('</section><section id="settings"><h2>Settings</h2>')
     for title, items in layout.settings(data):
         if items:

@@ -10,7 +10,7 @@ from tabulate import tabulate
 
 from evals.claims.catalog import Verdict
 from evals.report import layout
-from evals.report.tables import CURVE_HEADERS, VERDICT_HEADERS, curve_rows, verdict_rows
+from evals.report.tables import CURVE_HEADERS, VERDICT_HEADERS, curve_notes, curve_rows, verdict_rows
 
 
 def _md_cell(text) -> str:
@@ -71,6 +71,7 @@ def render_markdown(data: dict) -> str:
         flag = " (parents inferred from lam 0/1 merge points)" if c["parents_inferred"] else ""
         out += [f"### {_md_cell(c['pair'])} / {_md_cell(c['method'])} / {_md_cell(c['benchmark'])}{flag}", "",
                 _table(CURVE_HEADERS, [[_md_cell(x) for x in r] for r in curve_rows(c["points"])]), ""]
+        out += [f"*{_md_cell(n)}*\n" for n in curve_notes(c["points"])]
     out += ["## Settings", ""]
     for title, items in layout.settings(data):
         if items:

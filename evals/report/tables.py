@@ -15,6 +15,10 @@ from evals.claims.verdicts import multiplicity_note
 
 VERDICT_HEADERS = ["claim", "pair", "method", "benchmark", "verdict", "samples", "evidence"]
 CURVE_HEADERS = ["lam", "role", "accuracy [CI]", "tokens", "thinks", "truncated", "malformed", "n"]
+# A think rate is unknown when no sample says whether it wrote a think block (outside
+# results without one, a backend that does not split reasoning from answer)
+THINKS_UNKNOWN = "n/a"
+THINKS_UNKNOWN_NOTE = "thinks n/a: no think-block information for this model/backend"
 
 
 def _message_body(v: Verdict) -> str:
@@ -68,6 +72,12 @@ def curve_rows(rows: Iterable[dict]) -> list[list[str]]:
         if lo is not None and hi is not None:
             acc += f" [{100 * lo:.1f}, {100 * hi:.1f}]"
         tok = "-" if r["mean_tokens"] is None else f"{r['mean_tokens']:,.0f}"
-        out.append([f"{r['lam']:g}", r["role"], acc, tok, _rate(r["thought_rate"]),
+        thinks = THINKS_UNKNOWN if r["thought_rate"] is None else _rate(r["thought_rate"])
+        out.append([f"{r['lam']:g}", r["role"], acc, tok, thinks,
                     _rate(r["truncated_rate"]), _rate(r["malformed_rate"]), str(r["n_problems"])])
     return out
+
+
+def curve_notes(rows: Iterable[dict]) -> list[str]:
+    """The footnotes a curve table needs: what an `n/a` think rate means, where one is shown."""
+    return [THINKS_UNKNOWN_NOTE] if any(r["thought_rate"] is None for r in rows) else []

@@ -13,6 +13,8 @@ from evals.metrics import summarize_group, summary_table
 from evals.runner import grade_completion
 from evals.tests.records_factory import make_record
 from evals.analysis.table import curves_from_records
+from evals.report import write_report
+from evals.report.tables import THINKS_UNKNOWN_NOTE
 
 pytestmark = pytest.mark.fast
 
@@ -70,3 +72,19 @@ def test_analysis_thought_rate_unknown():
     recs = [replace(r, lam=0.5, method="linear") for r in (_unknown("a", 10), _unknown("b", 30))]
     (curve,) = curves_from_records(recs)
     assert [p.thought_rate for p in curve.points] == [None]
+
+
+@pytest.mark.parametrize("thought, cell", [
+    (None, "n/a"),  # no sample says whether it wrote a think block: said so, with a note
+    (True, "100.0%"),
+    (False, "0.0%"),  # a known zero is a rate, not unknown
+])
+def test_report_says_what_is_unknown_about_thinking(tmp_path, thought, cell):
+    made = [make_record(pid, tokens=10, reasoning=6 if thought else 0, thought=thought) for pid in "ab"]
+    recs = [replace(r, lam=0.5, method="linear") if thought is not None else
+            replace(_unknown(r.problem_id, 10), lam=0.5, method="linear") for r in made]
+    out = write_report(curves_from_records(recs), [], tmp_path, run_id="r", n_boot=10, plots=False)
+    md, html = (out / "claims.md").read_text(), (out / "claims.html").read_text()
+    row = next(line for line in md.splitlines() if "| merge " in line)
+    assert [c.strip() for c in row.split("|")][5] == cell and f"<td>{cell}</td>" in html  # thinks
+    assert (THINKS_UNKNOWN_NOTE in md) == (THINKS_UNKNOWN_NOTE in html) == (thought is None)
