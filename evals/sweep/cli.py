@@ -40,6 +40,7 @@ from evals.sweep.local import run_sweep
 from evals.sweep.plan import load_problems
 from evals.sweep.ray_driver import run_ray_sweep
 from evals.sweep.sequential import run_sequential
+from evals.sweep.variants import describe_variants
 from evals.sweep.weights import pair_movement
 from evals.validation import check_device, check_limit
 
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     movement = _movement(cfg)
     curves = judged_curves(records)
     meta = {"source": f"spectrum sweep {args.config}", "results": cfg.results, "records": len(records),
-            "movement": movement}
+            "movement": movement, **describe_variants(cfg)}
     verdicts, out, th = judge_and_report(curves, meta, report_dir=args.report_dir, run_id=args.run_id,
                                          movement=movement, n_boot=args.n_boot,
                                          bootstrap_seed=args.bootstrap_seed, plots=not args.no_plots)
