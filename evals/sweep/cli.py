@@ -12,7 +12,8 @@ max_tokens, centre} section), sequential {first: N} (temperature > 0: samples ad
 where a verdict can change), benchmarks,
 sampling {temperature, top_p, top_k, max_new_tokens, n, seed}, samples {bench: k},
 data {bench: path}, limit, prompt_mode, backend, device, dtype, batch_size, seed, results,
-engine {vllm.LLM kwargs; parents: device|host|auto}, merge_cache (true|false|null = when it fits).
+engine {vllm.LLM kwargs; parents: device|host|auto}, merge_cache (true|false|null = when it fits),
+paper_compat; a methods entry may be {method, schedule, paper_compat} (evals.sweep.variants).
 A rerun resumes: samples already in the results store are not generated again.
 With --ray each (pair, method, lam, benchmark, seed) job runs on a Ray actor holding one GPU
 (one CPU for a CPU config); the driver alone writes the store (evals.sweep.ray_driver).

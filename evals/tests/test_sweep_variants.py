@@ -108,10 +108,10 @@ def test_variants_never_share_a_fingerprint_and_plain_ones_are_unchanged():
 
 
 def _plan(tmp_path: Path, schedule: dict, lams=(0.5, 1.0)):
-    cfg = SweepConfig(pairs=(get_preset("tiny").pair,), methods=(f"linear[sched:{Schedule.parse(schedule).fingerprint()}]",),
+    parsed = Schedule.parse(schedule)
+    cfg = SweepConfig(pairs=(get_preset("tiny").pair,), methods=(f"linear[sched:{parsed.fingerprint()}]",),
                       lams=lams, benchmarks=("synthetic",), sampling=SamplingParams(max_new_tokens=4), limit=1,
-                      results=str(tmp_path / "r.jsonl"), schedules={Schedule.parse(schedule).fingerprint():
-                                                                     Schedule.parse(schedule)})
+                      results=str(tmp_path / "r.jsonl"), schedules={parsed.fingerprint(): parsed})
     return SweepPlan(cfg)
 
 
@@ -130,5 +130,6 @@ def test_a_layer_curve_gets_the_pairs_layer_count(tmp_path):
     plan = _plan(tmp_path, {"default": 0.5, "lam_layers": "linear(0.2, 0.8)"})
     (schedule,) = pair_schedules(plan.config, plan.config.pairs[0]).values()
     assert schedule.num_layers == 3  # the tiny pair's config: layer i at 0.2 + 0.6 * i / 2
-    assert [schedule.value(f"model.layers.{i}.mlp.up_proj.weight")[0] for i in range(3)] == pytest.approx([0.2, 0.5, 0.8])
+    values = [schedule.value(f"model.layers.{i}.mlp.up_proj.weight")[0] for i in range(3)]
+    assert values == pytest.approx([0.2, 0.5, 0.8])
     assert schedule.value("model.norm.weight") == (0.5, "default")
