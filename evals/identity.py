@@ -5,8 +5,9 @@ model fingerprint, benchmark version, prompt mode, sampling and seed.
     setup.fields(problem, rendered_prompt)   # -> the SampleRecord identity fields
 
 A stored sample is reused only when everything that changes its output or its grade is the
-same: the model (parents' fingerprints, method, params, lam, merge seed: the model
-fingerprint), the eval dtype and backend, the tokenizer and chat template, the rendered
+same: the model (parents' fingerprints, method, params, lam, merge seed, and the strength
+schedule's fingerprint and paper_compat when the label carries them: the model fingerprint,
+evals.sweep.plan.merge_fingerprint), the eval dtype and backend, the tokenizer and chat template, the rendered
 prompt (prompt mode, system prompt, template), sampling, benchmark version, and the
 problem's text and gold answer. Records written before these fields existed carry None for
 them, so they are never reused: a rerun regenerates those samples beside them (and a report

@@ -45,7 +45,7 @@ def state_copies(methods: Sequence[str]) -> int:
     """Largest state size (in float32 model copies) over method labels like "ties(density=0.2)"."""
     copies = 0
     for label in methods:
-        name = re.split(r"[(\s]", label.strip(), maxsplit=1)[0]
+        name = re.split(r"[(\[\s]", label.strip(), maxsplit=1)[0]
         if name not in STATE_COPIES:
             raise ValueError(f"plan: method {label!r} is unknown; known: {', '.join(STATE_COPIES)}")
         copies = max(copies, STATE_COPIES[name])

@@ -18,17 +18,19 @@ import argparse
 import json
 import random
 import sys
+from dataclasses import replace
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from evals.backends.transformers_backend import TransformersBackend
 from evals.benchmarks.registry import get_benchmark
-from evals.method_labels import parse_method_label
+from evals.method_labels import method_variant, parse_method_label
 from evals.probe import ParentOutcomes, predict_transition, run_probe
 from evals.runner import evaluate
 from evals.store import ResultsStore
 from evals.sweep.config import SweepConfig
+from evals.sweep.variants import pair_schedules
 from evals.sweep.weights import locate, pair_fingerprints
 from merging.inplace import InPlaceMerger
 from merging.registry import get_method
@@ -117,7 +119,10 @@ def run(args) -> int:
     model = AutoModelForCausalLM.from_pretrained(dirs["think"], dtype=dtype).to(cfg.device).eval()
     tok = AutoTokenizer.from_pretrained(dirs[pair.template_from])
     base = dirs.get("base") if get_method(name).needs_base else None
-    merger = InPlaceMerger(model, dirs["direct"], dirs["think"], base, method=name, params=params, seed=cfg.seed)
+    variant = method_variant(label)  # a schedule / paper_compat label merges as the sweep does
+    schedule = pair_schedules(replace(cfg, methods=(label,), lams=tuple(lams)), pair).get(variant.schedule)
+    merger = InPlaceMerger(model, dirs["direct"], dirs["think"], base, method=name, params=params, seed=cfg.seed,
+                           strength=schedule, paper_compat=variant.paper_compat)
     result = run_probe(model, tok, merger, problems, bench, lams, ref_tokens=args.ref_tokens,
                        direct_ref=args.direct_ref, prompt_mode=cfg.prompt_mode, batch=args.batch)
     direct = think = None

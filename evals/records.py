@@ -8,6 +8,11 @@ Every record is checked against a schema when it is built (so on write) and when
 (`from_json`): types and ranges (`correct` true, false or null; token counts ints >= 0; lam
 finite or null; indices and seeds ints). A bad value raises RecordError naming the field;
 the store adds the file and line.
+
+`meta` holds what describes a sample beyond its identity (never part of its key). A merge
+with a strength schedule or the paper's quirks (evals.sweep.variants) records them under
+`meta[MERGE_META]`: {"paper_compat": bool, "schedule": {"fingerprint", "label"}} (the
+schedule only when there is one); its identity is in the model fingerprint and the label.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ _OPT_STR = ("method", "extracted")
 _COUNTS = ("sample_index", "generated_tokens", "reasoning_tokens", "answer_tokens")
 _BOOL = ("truncated", "malformed")
 _DICT = ("sampling", "meta")
+MERGE_META = "merge"  # meta key of a merge's schedule and paper_compat (see the docstring)
 
 
 # fields added after stores existed: a line without them reads with the default (an old

@@ -2,6 +2,10 @@
 
     cfg = sweep_config(pytest_config, "tiny")    # the preset, overridden by --methods, --lams, ...
 
+`--paper-compat` tags every method [paper] (evals.method_labels): the sweep merges with the
+paper's code's quirks, its records are another model's (never the plain run's) and the
+report's method names and settings say so.
+
 Used by the plugin (parametrization) and the session state (running the sweep).
 """
 from __future__ import annotations
@@ -22,8 +26,9 @@ DEFAULT_PAIRS = ("tiny", "qwen3-4b")
 
 
 def _csv(value: str | None) -> tuple[str, ...] | None:
-    """'linear,ties(density=0.2,k=1)' -> ('linear', 'ties(density=0.2,k=1)'): commas inside () stay."""
-    return tuple(s.strip() for s in re.split(r",(?![^()]*\))", value) if s.strip()) if value else None
+    """'linear,ties(density=0.2,k=1)' -> ('linear', 'ties(density=0.2,k=1)'): commas inside () and
+    [] (a label's variant tags, 'ties[sched:...,paper]') stay."""
+    return tuple(s.strip() for s in re.split(r",(?![^()]*\))(?![^\[\]]*\])", value) if s.strip()) if value else None
 
 
 def selected_pairs(config: pytest.Config) -> tuple[str, ...]:
@@ -73,6 +78,7 @@ def _sweep_config(config: pytest.Config, pair_name: str):
             pair_name, pairs=(pair,), methods=_csv(opt("--methods")),
             lams=check_lams(lams, "--lams") if lams else None, benchmarks=benchmarks,
             sampling=sampling, samples=samples, data=data, limit=check_limit(opt("--limit"), "--limit"),
-            backend=opt("--backend"), device=opt("--device"), results=opt("--results"), engine=engine or None)
+            backend=opt("--backend"), device=opt("--device"), results=opt("--results"), engine=engine or None,
+            paper_compat=opt("--paper-compat"))
     except ValueError as exc:
         raise pytest.UsageError(f"claim suite options for pair {pair_name!r}: {exc}") from None

@@ -11,6 +11,7 @@ prints in the terminal summary.
     pytest -m fast                                   # tiny pair, CPU, a few minutes
     pytest -m gpu --benchmarks aime25 --samples 4    # Qwen3-4B trio from the hub cache
     pytest -m gpu --pair qwen3-30b-a3b --direct /models/instruct --think /models/thinking --base /models/base
+    pytest -m fast --paper-compat                    # the merges as the paper's code does them
 """
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--base", help="shared base (local dir or hub id) for the real (gpu) pairs")
     g.addoption("--methods", help="comma list of method labels, e.g. linear,slerp,ties(density=0.2)")
     g.addoption("--lams", help="comma list of thinking weights in [0, 1]")
+    g.addoption("--paper-compat", action="store_true", default=False,
+                help="merge as the paper's code does (tied embedding counted twice in ties, emr and the top-share "
+                     "merges; int() counting): every method label gets [paper], recorded in the report")
     g.addoption("--benchmarks", help="comma list of benchmark names")
     g.addoption("--data", action="append", default=[], metavar="BENCH=PATH",
                 help="local file/dir for a benchmark (repeatable)")

@@ -140,4 +140,5 @@ def _describe(cfg) -> dict:
     p = cfg.pairs[0]
     return {"direct": p.direct, "think": p.think, "base": p.base, "methods": list(cfg.methods),
             "lams": list(cfg.lams), "benchmarks": list(cfg.benchmarks), "sampling": cfg.sampling.to_dict(),
-            "samples": dict(cfg.samples), "limit": cfg.limit, "device": cfg.device, "results": cfg.results}
+            "samples": dict(cfg.samples), "limit": cfg.limit, "device": cfg.device, "results": cfg.results,
+            "paper_compat": cfg.paper_compat}

@@ -12,7 +12,8 @@ max_tokens, centre} section), sequential {first: N} (temperature > 0: samples ad
 where a verdict can change), benchmarks,
 sampling {temperature, top_p, top_k, max_new_tokens, n, seed}, samples {bench: k},
 data {bench: path}, limit, prompt_mode, backend, device, dtype, batch_size, seed, results,
-engine {vllm.LLM kwargs; parents: device|host|auto}, merge_cache (true|false|null = when it fits).
+engine {vllm.LLM kwargs; parents: device|host|auto}, merge_cache (true|false|null = when it fits),
+paper_compat; a methods entry may be {method, schedule, paper_compat} (evals.sweep.variants).
 A rerun resumes: samples already in the results store are not generated again.
 With --ray each (pair, method, lam, benchmark, seed) job runs on a Ray actor holding one GPU
 (one CPU for a CPU config); the driver alone writes the store (evals.sweep.ray_driver).
@@ -40,6 +41,7 @@ from evals.sweep.local import run_sweep
 from evals.sweep.plan import load_problems
 from evals.sweep.ray_driver import run_ray_sweep
 from evals.sweep.sequential import run_sequential
+from evals.sweep.variants import describe_variants
 from evals.sweep.weights import pair_movement
 from evals.validation import check_device, check_limit
 
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     movement = _movement(cfg)
     curves = judged_curves(records)
     meta = {"source": f"spectrum sweep {args.config}", "results": cfg.results, "records": len(records),
-            "movement": movement}
+            "movement": movement, **describe_variants(cfg)}
     verdicts, out, th = judge_and_report(curves, meta, report_dir=args.report_dir, run_id=args.run_id,
                                          movement=movement, n_boot=args.n_boot,
                                          bootstrap_seed=args.bootstrap_seed, plots=not args.no_plots)

@@ -1,7 +1,12 @@
 """What a lam sweep evaluates: pairs, method labels, lams, benchmarks and sampling, validated.
 
     config = SweepConfig.from_preset("tiny")          # or SweepConfig.from_yaml("configs/tiny.yaml")
-    name, params = parse_method_label("ties(density=0.2)")
+    name, params = parse_method_label("ties(density=0.2)")   # evals.method_labels
+
+A `methods:` entry may be a mapping with a strength schedule and paper_compat (and a top-level
+`paper_compat: true` sets every entry's default): see evals.sweep.variants for the form; each
+becomes a tagged label ('linear[sched:3f2a9c1b7d0e]', 'ties[paper]'), `schedules` keeps the
+definitions by fingerprint.
 
 The first layer of `evals.sweep`: presets (`evals.sweep.presets`) <- config <- plan <- worker
 <- drivers (`local`, `ray_driver`). Nothing here loads a model or a benchmark.
@@ -13,10 +18,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from evals.backends.base import SamplingParams
-from evals.method_labels import parse_method_label
+from evals.method_labels import variant_label
 from evals.sweep.adaptive_settings import AdaptiveSettings, SequentialSettings
 from evals.sweep.config_schema import check_config
 from evals.sweep.presets import STUDY, PairSpec, defaults_preset, get_preset, presets
+from evals.sweep.variants import check_variants, method_entries
 from evals.validation import check_count, check_device, check_lams, check_limit, check_samples, check_seed
 
 
@@ -43,6 +49,8 @@ class SweepConfig:
     adaptive: AdaptiveSettings | None = None  # lams: adaptive (lams then holds the start grid)
     sequential: SequentialSettings | None = None  # samples added only where a verdict can change
     defaults: str = ""  # the preset the unset keys came from (evals.sweep.presets; STUDY for an own pair)
+    schedules: Mapping[str, Any] = field(default_factory=dict)  # fingerprint -> merging.schedule.Schedule
+    paper_compat: bool = False  # the config's default for its methods (each label says its own: [paper])
 
     def __post_init__(self) -> None:
         if not self.pairs or not self.methods or not self.lams or not self.benchmarks:
@@ -61,8 +69,7 @@ class SweepConfig:
             check_samples(n, f"samples: {bench}")
         if self.backend not in ("transformers", "vllm"):
             raise ValueError(f"backend must be 'transformers' or 'vllm', got {self.backend!r}")
-        for label in self.methods:
-            parse_method_label(label)
+        check_variants(self.methods, self.schedules, self.backend)
         if len({p.name for p in self.pairs}) != len(self.pairs):
             raise ValueError("pair names must be unique within a sweep")
 
@@ -72,13 +79,18 @@ class SweepConfig:
 
     @classmethod
     def from_preset(cls, name: str, pair: PairSpec | None = None, **overrides) -> "SweepConfig":
-        """A preset's settings (`STUDY`: the real study's around `pair`), overridden by `overrides`."""
+        """A preset's settings (`STUDY`: the real study's around `pair`), overridden by `overrides`;
+        `paper_compat=True` tags every method [paper]."""
+        paper = bool(overrides.pop("paper_compat", None))
         p = defaults_preset(name, pair)
         results = f"results/{name}.jsonl" if name != STUDY else f"results/{p.pair.name}.jsonl"
         fields_ = dict(pairs=(p.pair,), methods=p.methods, lams=p.lams, benchmarks=p.benchmarks,
                        sampling=p.sampling, samples=dict(p.samples_by_benchmark), device=p.device,
                        dtype=p.dtype, batch_size=p.batch_size, threads=p.threads, results=results, defaults=name)
         fields_.update({k: v for k, v in overrides.items() if v is not None})
+        if paper:
+            fields_["methods"] = tuple(variant_label(m, paper_compat=True) for m in fields_["methods"])
+            fields_["paper_compat"] = True
         return cls(**fields_)
 
     @classmethod
@@ -141,9 +153,11 @@ class SweepConfig:
             if sampling.temperature <= 0:
                 raise ValueError(f"{where}: sequential sampling needs sampling.temperature > 0 (greedy "
                                  f"samples of one problem are identical); drop sequential or set a temperature")
-        for key in ("methods", "benchmarks"):
-            if key in raw:
-                raw[key] = tuple(str(x) for x in _as_list(raw[key]))
+        if "benchmarks" in raw:
+            raw["benchmarks"] = tuple(str(x) for x in _as_list(raw["benchmarks"]))
+        raw["paper_compat"] = bool(raw.get("paper_compat", False))
+        entries = _as_list(raw["methods"]) if "methods" in raw else list(base.methods)
+        raw["methods"], raw["schedules"] = method_entries(entries, raw["paper_compat"], where)
         return replace(base, pairs=pairs, sampling=sampling, **raw)
 
     def describe_defaults(self) -> str:
@@ -154,7 +168,8 @@ class SweepConfig:
         return (f"defaults: {what} ({', '.join(p.name for p in self.pairs)}): benchmarks {', '.join(self.benchmarks)}; "
                 f"T={s.temperature:g} top_p={s.top_p:g} top_k={s.top_k} max_new_tokens={s.max_new_tokens}; "
                 f"samples {samples}; device {self.device}, dtype {self.dtype or 'default'}; "
-                f"results {self.results}")
+                f"results {self.results}" + ("; paper-compat merges" if self.paper_compat else "")
+                + (f"; {len(self.schedules)} strength schedule(s)" if self.schedules else ""))
 
 
 def _as_list(v) -> list:

@@ -14,12 +14,16 @@ from evals.backends.vllm_settings import KEYS as ENGINE_KEYS
 # expected kinds: "int", "number", "str", "bool", "list", "mapping", "null" (None allowed)
 _TOP: dict[str, tuple[str, ...]] = {
     "pair": ("str", "mapping"), "pairs": ("list", "str", "mapping"), "preset": ("str",),
-    "methods": ("list", "str"), "lams": ("list", "str", "number"), "benchmarks": ("list", "str"),
+    "methods": ("list", "str", "mapping"), "lams": ("list", "str", "number"), "benchmarks": ("list", "str"),
     "sampling": ("mapping",), "samples": ("mapping",), "data": ("mapping",), "limit": ("int", "null"),
     "prompt_mode": ("str",), "backend": ("str",), "device": ("str",), "dtype": ("str", "null"),
     "batch_size": ("int",), "threads": ("int", "null"), "seed": ("int",), "results": ("str",),
     "engine": ("mapping",), "merge_cache": ("bool", "null"),
-    "adaptive": ("mapping", "null"), "sequential": ("mapping", "null"),
+    "adaptive": ("mapping", "null"), "sequential": ("mapping", "null"), "paper_compat": ("bool",),
+}
+# a `methods:` entry that is not a plain label (evals.sweep.variants)
+METHOD_ENTRY: dict[str, tuple[str, ...]] = {
+    "method": ("str",), "schedule": ("mapping", "str"), "paper_compat": ("bool",),
 }
 SAMPLING: dict[str, tuple[str, ...]] = {
     "temperature": ("number",), "top_p": ("number",), "top_k": ("int",), "max_new_tokens": ("int",),
@@ -75,9 +79,16 @@ def _check_items(where: str, key: str, values, kinds: tuple[str, ...]) -> None:
 def check_config(raw: Mapping, where: str = "sweep config") -> None:
     """Every key of a sweep config mapping known and of its type, at every depth."""
     check_keys(where, "", raw, _TOP)
-    for key, kinds in (("methods", ("str",)), ("benchmarks", ("str",)), ("lams", ("number",))):
+    for key, kinds in (("methods", ("str", "mapping")), ("benchmarks", ("str",)), ("lams", ("number",))):
         if isinstance(raw.get(key), (list, tuple)):
             _check_items(where, key, raw[key], kinds)
+    methods = raw.get("methods")
+    for i, entry in enumerate(methods if isinstance(methods, (list, tuple)) else [methods] if methods else []):
+        if isinstance(entry, Mapping):
+            check_keys(where, f"methods[{i}]", entry, METHOD_ENTRY)
+            if "method" not in entry:
+                raise ValueError(f"{where}: methods[{i}] lacks method; an entry is a label or a mapping "
+                                 "{method: LABEL, schedule: {...} or FILE, paper_compat: true}")
     if "sampling" in raw:
         check_keys(where, "sampling", raw["sampling"], SAMPLING)
         if isinstance(raw["sampling"].get("stop"), (list, tuple)):

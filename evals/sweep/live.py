@@ -43,9 +43,12 @@ class LoadedPair:
     def loader(self, role: str) -> ParentLoader:
         return ParentLoader(self.backend, self.sd[role])
 
-    def merger(self, method: str, params: dict, seed: int, cache: bool | None = None):
+    def merger(self, method: str, params: dict, seed: int, cache: bool | None = None, *,
+               strength=None, paper_compat: bool = False):
         """An object whose `apply(lam)` writes theta(lam) of `method` into the live model.
-        cache None: keep the prepared states when they fit (`choose_cache`)."""
+        cache None: keep the prepared states when they fit (`choose_cache`). `strength`: a
+        merging.schedule.Schedule (each tensor at lam * v(name)); `paper_compat`: the paper's
+        code's quirks (merging.apply)."""
         needs_base = get_method(method).needs_base
         if needs_base and "base" not in self.sd:
             raise ValueError(f"method {method!r} needs a base model; the pair has none (set its base)")
@@ -54,7 +57,8 @@ class LoadedPair:
             cache = choose_cache(method, params, seed, self.sd, device)
         return InPlaceMerger(self.backend.model, self.sd["direct"], self.sd["think"],
                              self.sd.get("base") if needs_base else None, method=method, params=params,
-                             seed=seed, device=device, cache=cache)
+                             seed=seed, device=device, cache=cache, strength=strength,
+                             paper_compat=paper_compat)
 
     def close(self) -> None:
         self.sd.clear()

@@ -24,21 +24,26 @@ from evals.benchmarks.registry import get_benchmark
 from evals.identity import planned_dtype
 from evals.records import SampleRecord
 from evals.runner import missing_samples, sample_key
-from evals.method_labels import parse_method_label
+from evals.method_labels import method_variant, parse_method_label
 from evals.sweep.config import SweepConfig
 from evals.sweep.presets import PairSpec
+from evals.sweep.variants import pair_schedules
 from evals.sweep.weights import pair_dirs, pair_fingerprints
 from merging import registry
 
 SWEEP_VERSION = "1"
 
 
-def merge_fingerprint(parent_fps: Sequence[str], method: str, params: dict, lam: float, seed: int) -> str:
+def merge_fingerprint(parent_fps: Sequence[str], method: str, params: dict, lam: float, seed: int,
+                      schedule: str | None = None, paper_compat: bool = False) -> str:
     """Identity of one merged model: parents, method (with its numerics revision), parameters,
-    lam and seed."""
+    lam and seed, and (only when given, so plain merges keep their fingerprints) the strength
+    schedule's fingerprint and paper_compat."""
     revision = registry.get_method(method).revision
-    blob = json.dumps([SWEEP_VERSION, list(parent_fps), method, revision, params, round(lam, 6), seed],
-                      sort_keys=True)
+    parts = [SWEEP_VERSION, list(parent_fps), method, revision, params, round(lam, 6), seed]
+    if schedule is not None or paper_compat:
+        parts.append({"schedule": schedule, "paper_compat": bool(paper_compat)})
+    blob = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -101,12 +106,14 @@ def plan_jobs(config: SweepConfig) -> list[SweepJob]:
 
 def job_fingerprint(job: SweepJob, parent_fps: dict[str, str], merge_seed: int) -> str:
     """The model fingerprint its records carry: the parent's, or the merge's (parents' fingerprints
-    in direct, think, base order, method, parameters, lam, merge seed)."""
+    in direct, think, base order, method, parameters, lam, merge seed; the label's schedule and
+    paper_compat tags)."""
     if job.method is None:
         return parent_fps[job.role]
     name, params = parse_method_label(job.method)
+    variant = method_variant(job.method)
     fps = [parent_fps[r] for r in ("direct", "think", "base") if r in parent_fps]
-    return merge_fingerprint(fps, name, params, job.lam, merge_seed)
+    return merge_fingerprint(fps, name, params, job.lam, merge_seed, variant.schedule, variant.paper_compat)
 
 
 def load_problems(config: SweepConfig) -> dict[str, list]:
@@ -124,6 +131,8 @@ class SweepPlan:
         self.problems = problems if problems is not None else load_problems(config)
         self.fingerprints = fingerprints if fingerprints is not None else {
             p.name: pair_fingerprints(p) for p in config.pairs}
+        for pair in config.pairs if config.schedules else ():  # a bad rule fails here, before any work
+            pair_schedules(config, pair)
 
     def fingerprint(self, job: SweepJob) -> str:
         return job_fingerprint(job, self.fingerprints[job.pair], self.config.seed)

@@ -12,7 +12,9 @@ An actor loads its pair once (`evals.sweep.worker.PairWorker`) and keeps the cur
 merger, so prepare runs once per (actor, method) and each lam is one in-place `apply`; the
 `AffinityQueue` keeps handing an actor the jobs of the method it already prepared. A job
 is the single-process sweep's `evaluate` call itself, so under greedy decoding the records
-are identical (same fingerprints, same texts). Ray is an optional extra: `pip install '.[ray]'`.
+are identical (same fingerprints, same texts). Schedules and paper_compat travel in the config
+(evals.sweep.variants): each actor's worker merges them as the single-process sweep does.
+Ray is an optional extra: `pip install '.[ray]'`.
 
 Actor methods run in the actor process's main thread, so math-verify's signal-based
 timeouts work there as in the single-process sweep.

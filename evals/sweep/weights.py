@@ -63,3 +63,12 @@ def pair_dirs(pair: PairSpec, need_base: bool) -> dict[str, Path]:
 def pair_fingerprints(pair: PairSpec, need_base: bool = True) -> dict[str, str]:
     """role -> content fingerprint (sampled, header-level: cheap) of each checkpoint a sweep loads."""
     return {role: open_checkpoint(d).fingerprint[:20] for role, d in pair_dirs(pair, need_base).items()}
+
+
+def think_layout(pair: PairSpec) -> tuple[list[str], int | None]:
+    """(the thinking parent's floating-point tensor names, its config's num_hidden_layers or None):
+    what a strength schedule is checked against and what its layer curve needs (headers only)."""
+    think = open_checkpoint(pair_dirs(pair, False)["think"])
+    layers = (think.config or {}).get("num_hidden_layers")
+    floats = [n for n, info in think.tensors.items() if info.dtype.is_floating_point]
+    return floats, layers if isinstance(layers, int) and not isinstance(layers, bool) else None

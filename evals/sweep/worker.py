@@ -1,5 +1,7 @@
 """A worker: one pair loaded once, running that pair's jobs and swapping weights only when a
-job generates; keeps the merge's preparation between lams.
+job generates; keeps the merge's preparation between lams. A tagged method label
+(evals.sweep.variants) merges with its schedule and paper_compat, and its records carry
+`meta["merge"]` (evals.records.MERGE_META).
 
     worker = PairWorker(config, config.pairs[0])
     new = worker.run(job, store)             # the job's records (missing ones generated)
@@ -7,19 +9,21 @@ job generates; keeps the merge's preparation between lams.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 
 import torch
 
 from evals.backends.vllm_settings import longest_prompt_tokens
 from evals.benchmarks.registry import get_benchmark
 from evals.identity import planned_dtype
-from evals.records import SampleRecord
+from evals.records import MERGE_META, SampleRecord
 from evals.runner import evaluate
-from evals.method_labels import parse_method_label
+from evals.method_labels import method_variant, parse_method_label
 from evals.prompting import render_prompt
 from evals.sweep.config import SweepConfig
 from evals.sweep.loading import load_pair
 from evals.sweep.plan import SweepJob, job_fingerprint, load_problems
+from evals.sweep.variants import merge_meta, pair_schedules
 
 
 def prompt_sizing(config: SweepConfig, problems: dict):
@@ -46,6 +50,7 @@ class PairWorker:
             # tiny models gain nothing from intra-op threads, and on a busy CPU they lose 10x+
             torch.set_num_threads(config.threads)
         self.problems = problems if problems is not None else load_problems(config)
+        self.schedules = pair_schedules(config, pair)  # checked before the model loads
         self.loaded = load_pair(pair, device=config.device, dtype=config.dtype, batch_size=config.batch_size,
                                 backend=config.backend, engine=dict(config.engine),
                                 sizing=prompt_sizing(config, self.problems))
@@ -62,7 +67,11 @@ class PairWorker:
         while len(self._mergers) >= self.max_mergers:
             self._mergers.popitem(last=False)  # free the oldest method's states first
         name, params = parse_method_label(label)
-        merger = self.loaded.merger(name, params, self.config.seed, cache=self.config.merge_cache)
+        variant = method_variant(label)
+        extra = {} if variant.plain else {  # a plain merge's call is unchanged (the vLLM pair's too)
+            "strength": self.schedules[variant.schedule] if variant.schedule else None,
+            "paper_compat": variant.paper_compat}
+        merger = self.loaded.merger(name, params, self.config.seed, cache=self.config.merge_cache, **extra)
         self._mergers[label] = merger
         return merger
 
@@ -83,13 +92,41 @@ class PairWorker:
         if job.pair != self.pair.name:
             raise ValueError(f"job {job} belongs to pair {job.pair!r}; this worker holds {self.pair.name!r}")
         tokenizer = self.loaded.tokenizers[job.role or self.pair.template_from]
-        return evaluate(self.loaded.backend, tokenizer, get_benchmark(job.benchmark), self.problems[job.benchmark],
-                        self.config.params_for(job.benchmark), store=store, model=job.model_label,
-                        model_fingerprint=self.fingerprint(job), pair=self.pair.name, method=job.method,
-                        lam=job.lam, prompt_mode=self.config.prompt_mode, progress=False,
-                        backend_name=self.config.backend, dtype=planned_dtype(self.config.backend, self.config.dtype),
-                        before_generate=lambda: self._hold_point(job))
+        meta = merge_meta(self.config, job.method) if job.method is not None else None
+        if meta is not None and store is not None:
+            store = _Tagging(store, meta)
+        records = evaluate(self.loaded.backend, tokenizer, get_benchmark(job.benchmark),
+                           self.problems[job.benchmark], self.config.params_for(job.benchmark), store=store,
+                           model=job.model_label, model_fingerprint=self.fingerprint(job), pair=self.pair.name,
+                           method=job.method, lam=job.lam, prompt_mode=self.config.prompt_mode, progress=False,
+                           backend_name=self.config.backend,
+                           dtype=planned_dtype(self.config.backend, self.config.dtype),
+                           before_generate=lambda: self._hold_point(job))
+        return records if meta is None else [_tagged(r, meta) for r in records]
 
     def close(self) -> None:
         self._mergers.clear()
         self.loaded.close()
+
+
+def _tagged(record: SampleRecord, meta: dict) -> SampleRecord:
+    """`record` with `meta[MERGE_META]` set (unchanged when it has it already)."""
+    if record.meta.get(MERGE_META) == meta:
+        return record
+    return replace(record, meta={**record.meta, MERGE_META: meta})
+
+
+class _Tagging:
+    """A store seen through `evaluate`: new records get the merge's meta before they are appended."""
+
+    def __init__(self, store, meta: dict):
+        self.store, self.meta = store, meta
+
+    def __contains__(self, key) -> bool:
+        return key in self.store
+
+    def get(self, key):
+        return self.store.get(key)
+
+    def append(self, record: SampleRecord) -> None:
+        self.store.append(_tagged(record, self.meta))
