@@ -3,8 +3,10 @@ the parents, the base, the merge states and the KV cache at the sampling cap tim
 batch; whether it fits, and what to change when it does not.
 
 Counts come from the config alone (dense Qwen3 and Qwen3-MoE layouts, tied or untied
-embeddings), so a plan needs no weights. Merge states are float32, as merging/inplace.py
-keeps them, and only one method's states live at a time, so the plan takes the largest; with
+embeddings), so a plan needs no weights. Merge states are counted in float32 copies of the
+model, as merging.state_size reads them off each method's prepared states (the states
+merging/inplace.py keeps; every registered method, at the label's parameters and tags), and
+only one method's states live at a time, so the plan takes the largest; with
 `parents: host` the merge runs on the host, so parents, base and states leave the device.
 
     python -m evals.plan_memory path/to/config.json --gpu-gb 80 --batch 8 --tokens 40512 \
@@ -14,16 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from evals.backends.vllm_settings import kv_bytes_per_token
+from merging.registry import list_methods
+from merging.state_size import state_copies as method_state_copies
 
-# float32 copies of the model a method's prepared states hold (0: they reference the parents)
-STATE_COPIES = {"linear": 0, "slerp": 0, "task_arithmetic": 0, "lore": 1, "twin": 1, "dare": 2, "ties": 2, "emr": 2}
+from evals.backends.vllm_settings import kv_bytes_per_token
+from evals.method_labels import method_variant, parse_method_label
+
 GB = 1e9
 
 
@@ -41,14 +44,20 @@ def param_count(cfg: Mapping[str, Any]) -> int:
     return layers * (attn + mlp) + embed + h
 
 
-def state_copies(methods: Sequence[str]) -> int:
-    """Largest state size (in float32 model copies) over method labels like "ties(density=0.2)"."""
-    copies = 0
+def state_copies(methods: Sequence[str]) -> float:
+    """Largest state size (in float32 model copies) over method labels like "ties(density=0.2)"
+    or "ties[sched:3f2a9c1b7d0e,paper]" (a schedule changes no state; paper_compat is passed)."""
+    copies = 0.0
     for label in methods:
-        name = re.split(r"[(\[\s]", label.strip(), maxsplit=1)[0]
-        if name not in STATE_COPIES:
-            raise ValueError(f"plan: method {label!r} is unknown; known: {', '.join(STATE_COPIES)}")
-        copies = max(copies, STATE_COPIES[name])
+        name = label.strip().split("(", 1)[0].split("[", 1)[0].strip()
+        if name not in list_methods():
+            raise ValueError(f"plan: method {label!r} is unknown; known: {', '.join(list_methods())}")
+        try:
+            _, params = parse_method_label(label)
+            paper = method_variant(label).paper_compat
+        except ValueError as exc:
+            raise ValueError(f"plan: method {label!r}: {exc}") from None
+        copies = max(copies, method_state_copies(name, params, paper))
     return copies
 
 
