@@ -1,11 +1,21 @@
-"""merging.state_size against hand counts read off each method's State: what a prepared state
+"""The memory plan's merge-state sizes (evals.plan_memory.method_copies, read off the prepared
+states by merging.feed.cache_bytes) against hand counts from each method's State: what a state
 holds beyond the parents, in float32 copies of the model (bytes / (4 x entries))."""
 from __future__ import annotations
 
 import pytest
+import torch
 
-from merging.registry import list_methods
-from merging.state_size import state_copies
+from merging.apply import MethodRun, TensorStates
+from merging.feed import state_extra_bytes
+from merging.parents import ParentTensors
+from merging.registry import get_method, list_methods
+
+from evals.plan_memory import method_copies
+
+
+def state_copies(method, params=None):
+    return method_copies(method, tuple(sorted(get_method(method).validate_params(params).items())))
 
 pytestmark = pytest.mark.fast
 
@@ -48,8 +58,19 @@ def test_state_copies_at_other_parameters(method, params, copies):
 
 
 @pytest.mark.parametrize("method", ["ties", "emr", "surgical", "linear"])
-def test_paper_compat_holds_the_same_states(method):
-    assert state_copies(method, BY_HAND[method][0], paper_compat=True) == BY_HAND[method][1]
+def test_paper_compat_on_a_tied_model_holds_states_of_the_same_size(method):
+    """The plan bills a [paper] label as its plain method: every state of a tied bf16 trio under
+    paper_compat (the embedding visited twice) holds the hand count too."""
+    gen = torch.Generator().manual_seed(1)
+    shapes = {"model.embed_tokens.weight": (24, 8), "model.layers.0.mlp.up_proj.weight": (16, 8)}
+    roles = ("direct", "think", "base") if get_method(method).needs_base else ("direct", "think")
+    trio = {r: {n: torch.randn(s, generator=gen).to(torch.bfloat16) for n, s in shapes.items()} for r in roles}
+    parents = ParentTensors(trio)
+    run = MethodRun(method, BY_HAND[method][0], has_base="base" in roles, paper_compat=True,
+                    tied=("model.embed_tokens.weight",))
+    states = TensorStates(run, parents)
+    extra = sum(state_extra_bytes(states.state(n), parents.inputs(n)) for n in parents.names)
+    assert extra == BY_HAND[method][1] * 4 * (24 * 8 + 16 * 8)
 
 
 def test_bad_parameter_is_refused_naming_it():
