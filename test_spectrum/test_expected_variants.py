@@ -4,6 +4,7 @@ pair), never to a scheduled variant; elsewhere the test and the report say that 
 finding is recorded for the variant."""
 import json
 import os
+from dataclasses import replace
 
 import pytest
 import torch
@@ -16,11 +17,20 @@ from merging.engine import merge
 from merging.registry import get_method
 from test_spectrum.expected import (EXPECTED_FAILURES, NO_FINDING, PAPER_COMPAT_IDENTICAL, expected_failure,
                                     known_findings, unapplied_finding)
-from test_spectrum.test_paper_compat_option import INI, REPO, _records
+from evals.tests.records_factory import make_record
+from test_spectrum.test_paper_compat_option import INI, REPO
 
 pytestmark = pytest.mark.fast
 S = "sched:3f2a9c1b7d0e"
 T = "synthetic"
+
+
+def records(method, accs, n=40):
+    """n problems at lams 0, 0.5, 1 (the parents: 0 and 1), the first acc * n correct."""
+    lams = [0.0, 0.5, 1.0] if method else [0.0, 1.0]
+    return [replace(make_record(f"p{p:02d}", correct=p < acc * n, lam=lam, model=f"tiny/{method}@{lam}",
+                                fingerprint=f"{method}{lam}", thought=True), method=method, benchmark=T)
+            for lam, acc in zip(lams, accs) for p in range(n)]
 
 
 def _merged(label, paper, tmp_path, lams):
@@ -78,7 +88,7 @@ def test_a_variant_without_a_finding_fails_saying_so(pytester, monkeypatch):
     pytester.makeconftest('pytest_plugins = ["test_spectrum.plugin"]\n')
     pytester.makepyfile(test_inner="from test_spectrum.test_claims import test_claim  # noqa: F401\n")
     results = pytester.path / "results.jsonl"
-    recs = _records(None, [0.2, 0.9], n=40) + _records("emr[paper]", [0.2, 0.2, 0.9], n=40)
+    recs = records(None, [0.2, 0.9]) + records("emr[paper]", [0.2, 0.2, 0.9])
     results.write_text("".join(r.to_json() + "\n" for r in recs))
     res = pytester.runpytest_inprocess("-m", "fast", "--pair", "tiny", "--judge-only", "--results", str(results),
                                        "--methods", "emr", "--lams", "0,0.5,1", "--n-boot", "20", "-v", "-rf",
