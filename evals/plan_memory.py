@@ -3,8 +3,14 @@ the parents, the base, the merge states and the KV cache at the sampling cap tim
 batch; whether it fits, and what to change when it does not.
 
 Counts come from the config alone (dense Qwen3 and Qwen3-MoE layouts, tied or untied
-embeddings), so a plan needs no weights. Merge states are float32, as merging/inplace.py
-keeps them, and only one method's states live at a time, so the plan takes the largest; with
+embeddings), so a plan needs no weights. Merge states are counted in float32 copies of the
+model (bytes / (4 x entries)) and read off the method's own prepared states: `state_copies`
+prepares a small bf16 trio and asks `merging.feed.cache_bytes`, the figure the sweep's
+in-place merge and the vLLM workers decide caching by, so every registered method is billed
+at the label's parameters with no table to keep in step (views of the parents cost nothing;
+DARE, TIES, EMR hold two float32 task vectors; LoRE, Twin one shift; the top-share methods
+one int32 ranking key per entry, their model-wide histogram not growing with the model). Only
+one method's states live at a time, so the plan takes the largest; with
 `parents: host` the merge runs on the host, so parents, base and states leave the device.
 
     python -m evals.plan_memory path/to/config.json --gpu-gb 80 --batch 8 --tokens 40512 \
@@ -14,17 +20,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from evals.backends.vllm_settings import kv_bytes_per_token
+import torch
 
-# float32 copies of the model a method's prepared states hold (0: they reference the parents)
-STATE_COPIES = {"linear": 0, "slerp": 0, "task_arithmetic": 0, "lore": 1, "twin": 1, "dare": 2, "ties": 2, "emr": 2}
+from merging.feed import cache_bytes
+from merging.parents import ParentTensors
+from merging.registry import get_method, list_methods
+
+from evals.backends.vllm_settings import kv_bytes_per_token
+from evals.method_labels import parse_method_label
+
 GB = 1e9
+# the trio `method_copies` prepares: a wide and a tall matrix and a norm (bf16, the parents' usual dtype)
+_SHAPES = {"model.embed_tokens.weight": (40, 16), "model.layers.0.mlp.down_proj.weight": (16, 48),
+           "model.norm.weight": (16,)}
 
 
 def param_count(cfg: Mapping[str, Any]) -> int:
@@ -41,14 +55,32 @@ def param_count(cfg: Mapping[str, Any]) -> int:
     return layers * (attn + mlp) + embed + h
 
 
-def state_copies(methods: Sequence[str]) -> int:
-    """Largest state size (in float32 model copies) over method labels like "ties(density=0.2)"."""
-    copies = 0
+@lru_cache(maxsize=None)
+def method_copies(method: str, params: tuple = ()) -> float:
+    """Float32 model copies the prepared states of `method` at `params` ((key, value) pairs)
+    hold beyond the parents, measured on a small seeded bf16 trio."""
+    gen = torch.Generator().manual_seed(0)
+    base = {n: torch.randn(s, generator=gen) for n, s in _SHAPES.items()}
+    roles = ("direct", "think", "base") if get_method(method).needs_base else ("direct", "think")
+    trio = {r: {n: (b + 0.05 * torch.randn(b.shape, generator=gen)).to(torch.bfloat16) for n, b in base.items()}
+            for r in roles}
+    entries = sum(b.numel() for b in base.values())
+    return cache_bytes(ParentTensors(trio), method, dict(params)) / (4 * entries)
+
+
+def state_copies(methods: Sequence[str]) -> float:
+    """Largest state size (in float32 model copies) over method labels like "ties(density=0.2)"
+    or "ties[sched:3f2a9c1b7d0e,paper]" (schedules and paper_compat change no state's size)."""
+    copies = 0.0
     for label in methods:
-        name = re.split(r"[(\[\s]", label.strip(), maxsplit=1)[0]
-        if name not in STATE_COPIES:
-            raise ValueError(f"plan: method {label!r} is unknown; known: {', '.join(STATE_COPIES)}")
-        copies = max(copies, STATE_COPIES[name])
+        name = label.strip().split("(", 1)[0].split("[", 1)[0].strip()
+        if name not in list_methods():
+            raise ValueError(f"plan: method {label!r} is unknown; known: {', '.join(list_methods())}")
+        try:
+            _, params = parse_method_label(label)
+        except ValueError as exc:
+            raise ValueError(f"plan: method {label!r}: {exc}") from None
+        copies = max(copies, method_copies(name, tuple(sorted(params.items()))))
     return copies
 
 

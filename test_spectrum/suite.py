@@ -20,7 +20,7 @@ from evals.method_labels import parse_method_label
 from evals.sweep.local import run_sweep
 from evals.sweep.plan import needs_base
 from evals.sweep.weights import missing_weights, pair_movement
-from test_spectrum.expected import EXPECTED_FAILURES
+from test_spectrum.expected import UNAPPLIED_NOTE, known_findings, unapplied_finding
 from test_spectrum.options import sweep_config
 
 
@@ -126,11 +126,14 @@ class SuiteState:
             meta.update({f"{pair} {k}": v for k, v in info["config"].items()})
             if info["movement"]:
                 meta[f"{pair} movement"] = ", ".join(f"{k} {v:.4g}" for k, v in info["movement"].items())
+        ignore = self.config.getoption("--ignore-known-findings")
+        unapplied = sorted({v.method for v in self.verdicts_seen if unapplied_finding(v)})
+        if unapplied and not ignore:  # variants whose plain method's findings do not carry over
+            meta["known findings"] = f"{', '.join(unapplied)}: {UNAPPLIED_NOTE}"
         _, self.report_path, _ = judge_and_report(curves, meta, report_dir=self.config.getoption("--report-dir"),
                                                   n_boot=self.config.getoption("--n-boot"),
                                                   verdicts=self.verdicts_seen,
-                                                  known=None if self.config.getoption("--ignore-known-findings")
-                                                  else EXPECTED_FAILURES)
+                                                  known=None if ignore else known_findings(self.verdicts_seen))
         smoke = smoke_run_line(curves, Thresholds())
         if smoke is not None:
             self.notes.append(smoke)

@@ -4,12 +4,15 @@ Cases come from `evals.claims.catalog.plan_claims` (see test_spectrum/plugin.py)
 test reads the verdict of its case from the pair's sweep and passes only when the claim
 holds. A failing claim fails its test with the verdict's sentence: a finding, not a bug.
 Findings already measured on a configuration are listed in test_spectrum/expected.py and
-run as strict xfails. An inconclusive verdict (not enough data to decide) is a skip.
+run as strict xfails (a variant's where its merge equals the plain one's, else the failure says
+"no known finding recorded for this variant"). An inconclusive verdict (not enough data to decide) is a skip.
 
     pytest -m fast                 # the tiny pair on CPU
     pytest -m gpu                  # the Qwen3-4B trio (see README for options)
 """
 import pytest
+
+from test_spectrum.expected import unapplied_finding
 
 
 def test_claim(claim_case, spectrum_suite):
@@ -17,4 +20,5 @@ def test_claim(claim_case, spectrum_suite):
     if verdict.status == "inconclusive":
         pytest.skip(f"inconclusive: {verdict.message}")
     if verdict.status != "holds":
-        pytest.fail(verdict.message, pytrace=False)
+        note = unapplied_finding(claim_case)  # a variant's: its plain method's finding does not carry over
+        pytest.fail(verdict.message + (f" [{note}]" if note else ""), pytrace=False)

@@ -19,7 +19,8 @@ meta['role']). Every other method becomes one Curve per (pair, benchmark).
 
 In both, when a (pair, benchmark) has no parent rows, the lam 0/1 points of the
 'linear' curve (else of each curve itself) stand in and the curve is flagged
-`parents_inferred`.
+`parents_inferred`; never a scheduled curve's lam 1 (`linear[sched:..]` at lam 1 merges at
+the schedule's strengths, not the thinking parent's).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ import numpy as np
 from tqdm import tqdm
 
 from evals.analysis.points import Curve, Point
-from evals.method_labels import method_base, method_family
+from evals.method_labels import method_base, method_family, method_variant
 from evals.records import SampleRecord
 
 __all__ = ["Curve", "Point", "curves_from_records", "curves_from_table", "method_family"]
@@ -41,6 +42,14 @@ __all__ = ["Curve", "Point", "curves_from_records", "curves_from_table", "method
 DIRECT_NAMES = ("direct", "instruct")
 THINK_NAMES = ("think", "thinking")
 TABLE_COLUMNS = ("method", "lam", "benchmark", "accuracy", "mean_tokens", "n")
+
+
+def _scheduled(label: str) -> bool:
+    """Whether `label` merges by a strength schedule (its lam 1 is the schedule, not thinking)."""
+    try:
+        return method_variant(label).schedule is not None
+    except ValueError:  # an outside table's label with tags of its own: not ours to read
+        return False
 
 
 def _assemble(points: list[Point]) -> list[Curve]:
@@ -55,10 +64,11 @@ def _assemble(points: list[Point]) -> list[Curve]:
         for p in pts:
             if p.method is not None:
                 by_method[p.method].append(p)
-        linear = next((m for m in sorted(by_method) if method_base(m) == "linear"), None)
+        # the plain linear curve: its lam 0/1 ARE the parents (a scheduled linear's lam 1 is not)
+        linear = next((m for m in sorted(by_method) if method_base(m) == "linear" and not _scheduled(m)), None)
 
         def stand_in(method: str, lam: float) -> Point | None:
-            for source in (linear, method):
+            for source in (linear, None if lam == 1.0 and _scheduled(method) else method):
                 hit = [p for p in by_method.get(source, []) if p.lam == lam] if source else []
                 if hit:
                     return hit[0]

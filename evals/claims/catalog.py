@@ -8,6 +8,7 @@ One place to read:
                                   routing_gain (beyond the paper)
       sparse methods vs linear:   sparse_degradation (method_family(label) == 'sparse')
       each slerp curve vs linear: linear_vs_slerp
+    (the linear curve of the same variant: same schedule and paper_compat tags, else none)
   * `plan_claims(pairs, methods, benchmarks)`: the (claim, pair, method, benchmark) cases,
     from labels alone -- so a test suite can parametrize before any result exists.
   * `judge_case(case, curves)` / `judge_all(curves)`: the Verdicts.
@@ -28,6 +29,7 @@ from evals.claims.judges_curve import (TITLES, judge_no_collapse, judge_pareto,
                                        judge_phase_transition, judge_routing_gain, judge_smooth)
 from evals.claims.verdicts import (STATUSES, Thresholds, Verdict, count_verdicts, multiplicity_note,
                                    sample_size_shortfall)
+from evals.method_labels import method_variant, variant_label  # a comparison's reference: same variant
 
 __all__ = [
     "CLAIMS", "CURVE_CLAIMS", "TITLES", "STATUSES", "ClaimCase", "Thresholds", "Verdict",
@@ -59,9 +61,24 @@ class ClaimCase:
         return f"{self.claim}[{self.pair}-{self.method}-{self.benchmark}]"
 
 
-def _linear_label(methods: Sequence[str]) -> str | None:
-    linears = [m for m in methods if method_base(m) == "linear"]
-    return "linear" if "linear" in linears else (sorted(linears)[0] if linears else None)
+def _variant(label: str):
+    """What a label's tags say the merge does beyond its method: (schedule, paper_compat); a
+    label with tags this project does not write (an outside table's) is a variant of its own."""
+    try:
+        v = method_variant(label)
+    except ValueError:
+        return label
+    return v.schedule, v.paper_compat
+
+
+def _linear_label(methods: Sequence[str], label: str) -> str | None:
+    """The dense average a comparison claim judges `label` against: the linear curve of the SAME
+    variant (same schedule and paper_compat tags; `linear[sched:X]` for `ties[sched:X]`), never
+    another variant's. None when the methods hold no such curve (the case is then inconclusive)."""
+    want = _variant(label)
+    linears = [m for m in methods if method_base(m) == "linear" and _variant(m) == want]
+    same = variant_label("linear", *want) if isinstance(want, tuple) else None
+    return same if same in linears else (sorted(linears)[0] if linears else None)
 
 
 def plan_claims(pairs: Iterable[str], methods: Iterable[str], benchmarks: Iterable[str],
@@ -72,7 +89,6 @@ def plan_claims(pairs: Iterable[str], methods: Iterable[str], benchmarks: Iterab
     if unknown:
         raise ValueError(f"unknown claim(s) {unknown}; choose from {list(CLAIMS)}")
     methods = list(dict.fromkeys(methods))
-    ref = _linear_label(methods)
     cases = []
     for claim in wanted:
         for pair in dict.fromkeys(pairs):
@@ -81,9 +97,9 @@ def plan_claims(pairs: Iterable[str], methods: Iterable[str], benchmarks: Iterab
                     if claim in CURVE_CLAIMS:
                         cases.append(ClaimCase(claim, pair, m, bench))
                     elif claim == "sparse_degradation" and method_family(m) == "sparse":
-                        cases.append(ClaimCase(claim, pair, m, bench, ref))
+                        cases.append(ClaimCase(claim, pair, m, bench, _linear_label(methods, m)))
                     elif claim == "linear_vs_slerp" and method_base(m) == "slerp":
-                        cases.append(ClaimCase(claim, pair, m, bench, ref))
+                        cases.append(ClaimCase(claim, pair, m, bench, _linear_label(methods, m)))
     return cases
 
 

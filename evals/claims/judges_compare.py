@@ -1,7 +1,7 @@
 """Claim judges that compare two curves of one pair and benchmark.
 
 Sparse degradation (a sparse method loses to linear because the thinking change is
-dense) and linear ~ SLERP (about as good). Both read paired bootstrap differences;
+dense) and linear ~ SLERP (about as good), each against the linear curve of the same variant. Both read paired bootstrap differences;
 the three-way logic and message style follow judges_curve.
 """
 from __future__ import annotations
@@ -15,6 +15,9 @@ from evals.claims.judges_curve import DEFAULT, verdict
 from evals.analysis.points import Curve
 from evals.analysis.sparse import compare_sparse
 from evals.claims.verdicts import Thresholds, Verdict
+
+# the reference is the linear curve of the same variant (evals.claims.catalog), never another's
+SAME_VARIANT = "of the same variant (schedule and paper_compat tags; other variants are not compared)"
 
 
 def _number(v) -> str:
@@ -42,7 +45,7 @@ def judge_sparse_degradation(sparse: Curve, linear: Curve | None, thresholds: Th
     extra = {"movement": dict(movement)} if movement else {}
     if linear is None:
         return verdict(claim, sparse, "inconclusive", f"no linear curve on {sparse.pair}/"
-                       f"{sparse.benchmark} to compare {sparse.method} with.", extra)
+                       f"{sparse.benchmark} {SAME_VARIANT} to compare {sparse.method} with.", extra)
     c = compare_sparse(sparse, linear, n_boot=n_boot, seed=seed, level=th.level)
     nums = {"reference": linear.method, "lams": c.lams, "d_acc": c.d_acc, "d_acc_ci": c.d_acc_ci,
             "hv_sparse": c.hv_sparse, "hv_linear": c.hv_linear, "d_hv": c.d_hv, "d_hv_ci": c.d_hv_ci,
@@ -80,7 +83,7 @@ def judge_linear_vs_slerp(linear: Curve | None, slerp: Curve, thresholds: Thresh
     claim, th = "linear_vs_slerp", thresholds
     if linear is None:
         return verdict(claim, slerp, "inconclusive", f"no linear curve on {slerp.pair}/"
-                       f"{slerp.benchmark} to compare {slerp.method} with.")
+                       f"{slerp.benchmark} {SAME_VARIANT} to compare {slerp.method} with.")
     a = compare_curves(linear, slerp, n_boot=n_boot, seed=seed, level=th.level)
     nums = {"reference": linear.method, "lams": a.lams, "mad": a.mad, "mad_ci": a.mad_ci,
             "mean_diff": a.mean_diff, "mean_diff_ci": a.mean_diff_ci,

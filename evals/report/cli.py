@@ -2,7 +2,9 @@
 
 RESULTS is a JSONL results file (one SampleRecord per line) or a folder searched for
 *.jsonl. A torn last line (a run killed mid-write) is skipped; a bad line elsewhere is an
-error naming the file and line. Prints the verdict table and the report's folder.
+error naming the file and line. Prints the verdict table and the report's folder. The
+settings list the paper_compat labels and each schedule's rules, read from the records'
+`meta["merge"]`, as the sweep's own report does.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from evals.claims.verify import judge_and_report, judged_curves
 from evals.records import SampleRecord
 from evals.report.tables import format_verdict_table
 from evals.store import ResultsStore
+from evals.sweep.variants import recorded_variants
 
 
 def read_records(path: str | Path) -> list[SampleRecord]:
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     curves = judged_curves(records)
     if not curves:
         raise ValueError(f"{args.results}: records hold parents only; a report needs merge curves")
-    return finish(curves, {"source": str(args.results), "records": len(records)}, args)
+    return finish(curves, {"source": str(args.results), "records": len(records), **recorded_variants(records)}, args)
 
 
 def add_parser(subparsers) -> None:

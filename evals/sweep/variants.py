@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from merging.schedule import Schedule
 
 from evals.method_labels import method_variant, parse_method_label, variant_label
+from evals.records import MERGE_META
 from evals.sweep.weights import think_layout
 
 
@@ -103,4 +104,24 @@ def describe_variants(config) -> dict:
     used = sorted({method_variant(m).schedule for m in config.methods} - {None})
     for fp in used:
         out[f"schedule {fp}"] = config.schedules[fp].label
+    return out
+
+
+def recorded_variants(records) -> dict:
+    """`describe_variants`'s entries read back from merged records' `meta["merge"]` (a report
+    rebuilt from a results store): the paper_compat labels and each schedule's definition."""
+    paper: dict[str, None] = {}
+    schedules: dict[str, str] = {}
+    for r in records:
+        merge = r.meta.get(MERGE_META) if r.method is not None else None
+        if not isinstance(merge, Mapping):
+            continue
+        if merge.get("paper_compat"):
+            paper[r.method] = None
+        schedule = merge.get("schedule")
+        if isinstance(schedule, Mapping) and schedule.get("fingerprint"):
+            schedules[str(schedule["fingerprint"])] = str(schedule.get("label", "-"))
+    out: dict = {"paper_compat": ", ".join(paper)} if paper else {}
+    for fp in sorted(schedules):
+        out[f"schedule {fp}"] = schedules[fp]
     return out

@@ -2,6 +2,7 @@
 the 4B config with its published shapes, and `spectrum sweep` printing the bill and the actual
 figures."""
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,16 @@ def test_sweep_prints_the_bill_and_the_actual_figures(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "token bill: 3 points, 6 samples" in out  # parents, lam 0.5: 2 problems x 1 sample each
     assert "actual: 3 points, 6 samples" in out and "in this run" in out
+
+
+def test_spectrum_plan_bills_tagged_and_top_share_methods(tmp_path, capsys):
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text((Path("configs/qwen3-4b.yaml").read_text()
+                    .replace('methods: [linear, slerp, dare, "dare(p=0.9)", ties, "ties(density=0.2)", emr, lore, twin]',
+                             "methods: [surgical, keep_direct, {method: linear, schedule: {default: 0.5}},\n"
+                             "          {method: override, paper_compat: true}]")))
+    assert main(["plan", str(cfg), "--summary", "--gpu-gb", "141", "--model-config", "configs/shapes/qwen3-4b.json",
+                 "--results", "/nonexistent/none.jsonl"]) == 0
+    out = capsys.readouterr().out
+    # one int32 ranking key per entry: 4 bytes x 4.02 B parameters
+    assert "merge states (float32)                   16.1 GB" in out, out

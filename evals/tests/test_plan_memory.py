@@ -32,6 +32,29 @@ def test_state_copies_take_the_largest_method(methods, copies):
     assert state_copies(methods) == copies
 
 
+@pytest.mark.parametrize("label, copies", [
+    ("surgical", 1), ("override(scope=tensor)", 1), ("keep_direct(select=smallest)", 1), ("dare_ties(p=0.5)", 2),
+    ("ties[sched:3f2a9c1b7d0e,paper]", 2), ("linear[sched:3f2a9c1b7d0e]", 0), ("surgical[paper]", 1),
+    ("lore[paper]", 1),
+])
+def test_newer_methods_and_tagged_labels_are_billed(label, copies):
+    # the states each method keeps (merging.state_size): an int32 ranking key per entry for the
+    # top-share methods (their model-wide histogram does not grow with the model), DARE's two
+    # float32 task vectors for dare_ties; tags change no state
+    assert state_copies([label]) == copies
+
+
+def test_surgical_states_on_the_4b_are_one_float32_copy():
+    n = param_count(QWEN3_4B)
+    rows = dict(plan(QWEN3_4B, Setup(80 * GB, batch=1, tokens=1000, methods=("linear", "surgical[paper]"))).rows)
+    assert rows["merge states (float32)"] == 4 * n
+
+
+def test_bad_parameter_in_a_label_is_refused_naming_the_label():
+    with pytest.raises(ValueError, match=r"plan: method 'ties\(p=0.2\)'.*no parameter 'p'"):
+        state_copies(["ties(p=0.2)"])
+
+
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError, match="'magic' is unknown"):
         state_copies(["magic"])

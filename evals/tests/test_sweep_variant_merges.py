@@ -7,13 +7,14 @@ import pytest
 import torch
 
 from evals.backends.base import SamplingParams
+from evals.cli import main
 from evals.records import MERGE_META
 from evals.store import ResultsStore
 from evals.sweep.config import SweepConfig
 from evals.sweep.local import run_sweep
 from evals.sweep.plan import SweepPlan
 from evals.sweep.ray_driver import JobStore
-from evals.sweep.variants import method_entries
+from evals.sweep.variants import describe_variants, method_entries, recorded_variants
 from evals.sweep.worker import PairWorker
 from evals.tests.test_sweep_jobs import tiny_pair
 from merging.checkpoint import load_state_dict
@@ -91,3 +92,14 @@ def test_the_sweeps_weights_are_the_merging_sides(swept, tmp_path):
     # the variants really merged differently (so the equalities above can tell them apart)
     assert not torch.equal(plain["model.layers.0.mlp.up_proj.weight"], sched["model.layers.0.mlp.up_proj.weight"])
     assert not torch.equal(plain["model.embed_tokens.weight"], paper["model.embed_tokens.weight"])  # tied: twice
+
+
+def test_a_report_rebuilt_from_the_store_lists_the_variants_as_the_sweeps_does(swept, tmp_path):
+    _, cfg, records = swept
+    assert recorded_variants(ResultsStore(cfg.results).records()) == describe_variants(cfg)
+    assert main(["report", cfg.results, "--report-dir", str(tmp_path), "--run-id", "r", "--no-plots",
+                 "--n-boot", "20"]) == 0
+    text = (tmp_path / "r" / "claims.md").read_text()
+    fp = Schedule.parse(SCHED).fingerprint()
+    assert f"schedule {fp}" in text and Schedule.parse(SCHED).label in text
+    assert "paper_compat" in text and f"{METHOD}[paper]" in text
