@@ -214,6 +214,41 @@ class MethodRun:
         return self.spec.summarize(sums) if self.spec.summarize is not None and sums else sums
 
 
+class StreamsAhead:
+    """The random streams of tensors `names` (each of `numels[name]` entries), in that order,
+    each made on a worker thread while the tensor before it is merged: a method whose streams
+    draw up front (DARE's direct mask, merging.draws) then overlaps those draws with the merge.
+    The streams are seeded by (seed, name) alone, so they are the same bits, made here or not.
+    At most one tensor's streams wait ahead."""
+
+    def __init__(self, run: MethodRun, names: Sequence[str], numels: Mapping[str, int]):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.run, self.names, self.numels = run, list(names), numels
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="streams")
+        self.ahead: dict[str, Any] = {}
+        self.next = 0
+        self._submit()
+
+    def _submit(self) -> None:
+        if self.next < len(self.names):
+            name = self.names[self.next]
+            self.ahead[name] = self.pool.submit(self.run.generator, name, self.numels[name])
+            self.next += 1
+
+    def get(self, name: str) -> Any:
+        """`run.generator(name, numel)`, and the next tensor's streams started."""
+        future = self.ahead.pop(name, None)
+        if future is None:  # out of the expected order: made here
+            return self.run.generator(name, self.numels[name])
+        gen = future.result()
+        self._submit()
+        return gen
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 class TensorStates:
     """Prepared states of in-memory parents: the model-wide statistics over the same flat
     slices as the streaming engine's (so the same rounding), then one state per float tensor,

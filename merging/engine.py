@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from merging.apply import MethodRun, Strength, pieces, tied_embeddings
+from merging.apply import MethodRun, StreamsAhead, Strength, pieces, tied_embeddings
 from merging.checkpoint import Checkpoint, open_checkpoint
 from merging.output import (copy_side_files, discard, make_temp_dir, publish, write_config,
                             write_provenance)
@@ -254,6 +254,8 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
     behind = WriteBehind(WRITE_BEHIND_BYTES, lanes=lanes)
     gen = stats = None
     plan = stream.plan_write(order)
+    floats = [n for n in order if stream.think[n].dtype.is_floating_point]
+    ahead = StreamsAhead(run, floats, {n: stream.think[n].numel for n in floats}) if spec.streams else None
     # one output buffer per lane and dtype, reused slice after slice (a lane runs its jobs one
     # after another and `write` has copied the bytes out when it returns)
     buffers: list[dict[torch.dtype, torch.Tensor]] = [{} for _ in range(lanes)]
@@ -291,7 +293,7 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
                                       x["think"].numel() * x["think"].element_size(), lane=k)
                     continue
                 if first == 0:  # a tensor's slices share its streams: the draws continue
-                    gen = run.generator(name, stream.think[name].numel)
+                    gen = ahead.get(name) if ahead else run.generator(name, stream.think[name].numel)
                 state = run.prepare(name, x["direct"], x["think"], x.get("base"), gen, stats)
                 run.diagnose(state, diag)
                 nbytes = x["think"].numel() * dtypes[name].itemsize
@@ -310,6 +312,8 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
             behind.drain()
         finally:
             behind.close()
+            if ahead:
+                ahead.close()
     return run.summary(diag)
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from merging.draws import PackedKeep, keep_mask
 from merging.statistics import StatPass
 
 
@@ -174,7 +175,8 @@ def keep_at_least(x: Tensor, threshold: float | None) -> Tensor:
         return x
     # a product by the mask (zeros signed like x) is several times faster than torch.where on
     # the CPU; the signs of zeros reach no merged weight (TIES counts only non-zero entries)
-    return x * (x.abs() >= threshold)
+    keep = x.abs()
+    return torch.ge(keep, threshold, out=keep).mul_(x)  # a float 0/1 mask: faster than a boolean one
 
 
 def threshold_passes(vectors: Callable[[Tensor, Tensor, Tensor | None], dict[str, Tensor]],
@@ -200,12 +202,19 @@ def threshold_passes(vectors: Callable[[Tensor, Tensor, Tensor | None], dict[str
     return StatPass(high, located), StatPass(low, threshold)
 
 
-def dare_keep(x: Tensor, p: float, gen: torch.Generator) -> Tensor:
+def dare_keep(x: Tensor, p: float, gen: torch.Generator | PackedKeep) -> Tensor:
     """x with each entry dropped (zeroed) with probability p: one uniform draw per entry, in
     order, made on the CPU from `gen` (so the mask is the same on every device, and slices
-    drawn one after another from the same generator give the whole tensor's mask)."""
-    keep = (torch.rand(x.shape, generator=gen, dtype=torch.float32) >= p).to(x.device)
-    return torch.where(keep, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    drawn one after another from the same generator give the whole tensor's mask), or the
+    next entries of a mask drawn before (merging.draws)."""
+    # a float 0/1 mask and a product are several times faster on the CPU than a boolean mask
+    # and torch.where
+    keep = keep_mask(tuple(x.shape), p, gen).to(x.device)  # 1.0 kept, 0.0 dropped
+    if not bool(torch.isfinite(x.sum())):  # NaN/Inf entries (allow_nonfinite): NaN * 0 is NaN
+        return torch.where(keep.bool(), x, torch.zeros((), dtype=x.dtype, device=x.device))
+    # + 0.0 gives dropped entries +0.0, as torch.where did (x * 0.0 is -0.0 for negative x); a
+    # kept -0.0 becomes +0.0 too, which reaches no output: tau = -0.0 only over a base of +0.0
+    return (x * keep).add_(0.0)
 
 
 def dare_drop(x: Tensor, p: float, gen: torch.Generator, rescale: str) -> Tensor:
@@ -218,27 +227,31 @@ def dare_drop(x: Tensor, p: float, gen: torch.Generator, rescale: str) -> Tensor
         return x
     kept = dare_keep(x, p, gen)
     if rescale == "inverse":
-        return kept / (1.0 - p)
+        return kept.div_(1.0 - p)
     if rescale == "l1":
         kept_l1 = abs_sum(kept)
         return kept * (abs_sum(x) / kept_l1) if kept_l1 > 0 else kept
     raise ValueError(f"unknown DARE rescale {rescale!r}; use 'inverse' or 'l1'")
 
 
-def skipped(gen: torch.Generator, draws: int, chunk: int = 1 << 20) -> torch.Generator:
-    """A copy of `gen` advanced by `draws` float32 uniform draws (in chunks: bounded memory)."""
-    out = torch.Generator(device="cpu")
-    out.set_state(gen.get_state())
-    buf = torch.empty(min(max(draws, 0), chunk))
-    for a in range(0, draws, chunk):
-        buf[:min(chunk, draws - a)].uniform_(generator=out)
-    return out
+def mask(x: Tensor, op, value: float) -> Tensor:
+    """op(x, value) as a float 0/1 tensor (op: torch.ge, gt, eq): several times faster on the CPU
+    than a boolean result converted to float (the same values)."""
+    return op(x, value, out=torch.empty_like(x))
+
+
+def nonzero_count(x: Tensor) -> float:
+    """How many entries of x are non-zero: the sum of a float 0/1 mask, exact (float32 sums of
+    ones are exact up to 2**24; float64 beyond). torch.count_nonzero branches per entry, and is
+    ~9x slower on the CPU where zeros and non-zeros mix (a trimmed task vector)."""
+    ones = torch.ne(x, 0.0, out=torch.empty(x.shape, dtype=torch.float32, device=x.device))
+    return float(ones.sum(dtype=torch.float32 if x.numel() <= 1 << 24 else torch.float64))
 
 
 def elect_sign(weighted_sum: Tensor) -> Tensor:
     """TIES sign election: +1 where the weighted sum is >= 0 (zero counts as +), else -1."""
     # (s >= 0) * 2 - 1 is exactly +-1, and several times faster than torch.where on the CPU
-    return (weighted_sum >= 0).to(weighted_sum.dtype) * 2.0 - 1.0
+    return mask(weighted_sum, torch.ge, 0.0).mul_(2.0).sub_(1.0)
 
 
 def disjoint_mean(xs: tuple[Tensor, ...], ws: tuple[float, ...], elected: Tensor) -> Tensor:
@@ -250,14 +263,20 @@ def disjoint_mean(xs: tuple[Tensor, ...], ws: tuple[float, ...], elected: Tensor
     num = den = None
     for x, w in zip(xs, ws):
         # x * elected > 0 <=> x != 0 with the elected sign (elected is exactly +-1; NaN: no)
-        agree = (x * elected > 0).to(elected.dtype)
-        part_num, part_den = (x * w) * agree, agree * w
+        agree = x * elected
+        torch.gt(agree, 0.0, out=agree)
+        part_num, part_den = (x * w).mul_(agree), agree.mul_(w)
         num = part_num if num is None else num.add_(part_num)
         den = part_den if den is None else den.add_(part_den)
     # where nobody agrees the quotient is replaced; elsewhere a zero's sign cannot matter
     # (an agreeing entry is non-zero), so this equals the zero-started sums bit for bit
-    none = den == 0
-    return torch.where(none, 0.0, num / den.add_(none.to(den.dtype)))
+    none = mask(den, torch.eq, 0.0)
+    if not bool(torch.isfinite(num.sum())):  # NaN/Inf terms: only torch.where replaces them by 0
+        return torch.where(none.bool(), 0.0, num / den.add_(none))
+    # where nobody agrees num is a signed zero: q * 0 + (+0) is +0 there, and elsewhere
+    # q * 1 + (-0) is q bit for bit, its zero signs included ((none - 1) * 0 is +-0)
+    quotient = num.div_(den.add_(none))
+    return quotient.mul_(1.0 - none).add_(none.sub_(1.0).mul_(0.0))
 
 
 def abs_sum(x: Tensor) -> float:

@@ -12,10 +12,11 @@ first, then the thinking one, so one seed gives bit-identical output whatever th
 order, sharding or device.
 
 Bounded memory, same draws: a tensor of n entries is merged slice by slice from two streams
-(`streams`): the tensor's generator for the direct mask, and a copy advanced by n draws (in
-chunks) for the thinking one. torch's CPU generator gives one float32 draw per entry, in
-order, so slice after slice these are exactly the draws of the whole-tensor code: the same
-bits as revision 1 for rescale="inverse" (tested), at the cost of n extra draws per tensor.
+(`streams`): the direct mask, its first n draws made before its first slice and held one bit
+an entry (n / 8 bytes, merging.draws.PackedKeep), and the generator itself, just after them,
+for the thinking one. torch's CPU generator gives one float32 draw per entry, in order, so
+slice after slice these are exactly the draws of the whole-tensor code, whatever the slice
+size: the same bits as revision 1 for rescale="inverse" (tested).
 rescale="l1" takes each tensor's two L1 ratios in a first streaming pass over its slices
 (`tensor_statistics`, drawing from fresh streams): revision 2, since those float64 sums are
 now added slice by slice (CHUNK_ELEMS), which may round the ratio differently in its last bits.
@@ -28,8 +29,8 @@ from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
 from merging.statistics import StatPass
-from merging.steps import (abs_sum, apply_task_vectors, apply_task_vectors_into, dare_keep, skipped,
-                           task_vector)
+from merging.draws import PackedKeep
+from merging.steps import abs_sum, apply_task_vectors, apply_task_vectors_into, dare_keep, task_vector
 
 
 class State(NamedTuple):
@@ -39,8 +40,9 @@ class State(NamedTuple):
 
 
 def streams(gen, numel: int, params: dict):
-    """(direct stream, thinking stream) of a tensor of `numel` entries."""
-    return (gen, gen) if params["p"] == 0 else (gen, skipped(gen, numel))
+    """(direct stream, thinking stream) of a tensor of `numel` entries: the direct mask drawn
+    now (its first numel draws, one bit an entry), then the generator itself."""
+    return (gen, gen) if params["p"] == 0 else (PackedKeep(gen, numel, params["p"]), gen)
 
 
 def l1_collect(direct, think, base, params, numel, start) -> dict[str, float]:
@@ -69,9 +71,9 @@ def prepare(direct, think, base, params, gen, stats) -> State:
     if p == 0:
         return State(base, *taus)
     kept = [dare_keep(tau, p, g) for tau, g in zip(taus, gen)]
-    if params["rescale"] == "inverse":
-        return State(base, kept[0] / (1.0 - p), kept[1] / (1.0 - p))
-    return State(base, kept[0] * stats["direct"], kept[1] * stats["think"])
+    if params["rescale"] == "inverse":  # in place: dare_keep's results are fresh tensors
+        return State(base, kept[0].div_(1.0 - p), kept[1].div_(1.0 - p))
+    return State(base, kept[0].mul_(stats["direct"]), kept[1].mul_(stats["think"]))
 
 
 def at(state: State, lam: float) -> Tensor:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import torch
 from torch import Tensor
 
 from merging.methods import dare
@@ -40,10 +41,19 @@ def prepare(direct, think, base, params, gen, stats) -> State:
     return State(*dare.prepare(direct, think, base, params, gen, stats))
 
 
-def at(state: State, lam: float) -> Tensor:
+def merged_vector(state: State, lam: float) -> Tensor:
     w = (1.0 - lam, lam)
     elected = elect_sign(combine(state.direct, w[0], state.think, w[1]))
-    return f32(state.base) + disjoint_mean((state.direct, state.think), w, elected)
+    return disjoint_mean((state.direct, state.think), w, elected)
+
+
+def at(state: State, lam: float) -> Tensor:
+    return f32(state.base) + merged_vector(state, lam)
+
+
+def at_into(state: State, lam: float, out: Tensor) -> None:
+    """`at` rounded once into `out` (base + mean == mean + base, bit for bit)."""
+    torch.add(merged_vector(state, lam).reshape(out.shape), f32(state.base).reshape(out.shape), out=out)
 
 
 SPEC = register(
@@ -56,6 +66,7 @@ SPEC = register(
         revision=2,  # l1 ratios summed slice by slice (dare's revision 2; inverse: same bits)
         prepare=prepare,
         at=at,
+        at_into=at_into,
         elementwise=True,  # given the tensor's streams (and L1 ratios)
         streams=dare.streams,
         tensor_statistics=dare.tensor_statistics,

@@ -25,7 +25,7 @@ from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
 from merging.statistics import StatPass
-from merging.steps import combine, dot, lerp, lerp_into, sq_sum
+from merging.steps import combine, dot, f32, lerp, lerp_into, sq_sum
 
 
 class State(NamedTuple):
@@ -37,6 +37,7 @@ class State(NamedTuple):
 
 
 def collect(direct, think, base, params, numel, start) -> dict[str, float]:
+    direct, think = f32(direct), f32(think)  # upcast once for the three sums (the same bits)
     return {"dd": sq_sum(direct), "tt": sq_sum(think), "dt": dot(direct, think)}
 
 

@@ -33,11 +33,12 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import torch
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec, register
-from merging.steps import (combine, disjoint_mean, elect_sign, f32, keep_at_least, task_vector,
-                           threshold_passes, top_count)
+from merging.steps import (combine, disjoint_mean, elect_sign, f32, keep_at_least, nonzero_count,
+                           task_vector, threshold_passes, top_count)
 
 
 class State(NamedTuple):
@@ -74,18 +75,28 @@ def prepare(direct, think, base, params, gen, stats) -> State:
                  params.get("visits", 1))
 
 
-def at(state: State, lam: float) -> Tensor:
+def merged_vector(state: State, lam: float) -> Tensor:
+    """The disjoint mean of the trimmed task vectors at weights (1 - lam, lam), times `times`."""
     w = (1.0 - lam, lam)
     elected = elect_sign(combine(state.direct, w[0], state.think, w[1]))
     mean = disjoint_mean((state.direct, state.think), w, elected)
-    return f32(state.base) + (mean if state.times == 1 else mean * state.times)
+    return mean if state.times == 1 else mean.mul_(state.times)
+
+
+def at(state: State, lam: float) -> Tensor:
+    return f32(state.base) + merged_vector(state, lam)
+
+
+def at_into(state: State, lam: float, out: Tensor) -> None:
+    """`at` rounded once into `out` (base + mean == mean + base, bit for bit)."""
+    torch.add(merged_vector(state, lam).reshape(out.shape), f32(state.base).reshape(out.shape), out=out)
 
 
 def diagnose(state: State) -> dict[str, float]:
     return {
         "elements": float(state.direct.numel()),
-        "kept_direct": float((state.direct != 0).sum()),  # faster than torch.count_nonzero on the CPU
-        "kept_think": float((state.think != 0).sum()),
+        "kept_direct": nonzero_count(state.direct),
+        "kept_think": nonzero_count(state.think),
     }
 
 
@@ -107,6 +118,7 @@ SPEC = register(
         description="trim, elect sign, disjoint mean (divided by agreeing weights), weights (1-lam, lam)",
         prepare=prepare,
         at=at,
+        at_into=at_into,
         elementwise=True,  # given each tensor's thresholds
         tensor_statistics=tensor_statistics,
         diagnose=diagnose,

@@ -110,6 +110,10 @@ SPEC = register(
         at=at,
         at_into=at_into,
         upcast=False,  # the parents stay in their dtype; computed in float32
+        # topk: element by element given the tensor's threshold (so merged on one thread, as
+        # every elementwise method: OpenMP workers spinning on a busy machine cost more than
+        # they gain on 1M-element slices); svd: the tensor or its rows whole
+        elementwise_when=lambda params: params["mode"] == "topk",
         tensor_statistics=tensor_statistics,
         slice_unit=slice_unit,
         diagnose=diagnose,

@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 
+import merging.draws
 import merging.engine
 import merging.statistics
 import merging.spectral
@@ -17,8 +18,9 @@ from merging.engine import merge
 from merging.inplace import InPlaceMerger
 from merging.registry import get_method
 from merging.spectral import low_rank, svt
-from merging.steps import (dare_drop, high_histogram, keep_at_least, keep_top_magnitude, locate, midpoint,
-                           skipped, task_vector, tensor_generator, threshold_passes)
+from merging.draws import PackedKeep, keep_mask
+from merging.steps import (high_histogram, keep_at_least, keep_top_magnitude, locate, midpoint, task_vector,
+                           tensor_generator, threshold_passes)
 
 pytestmark = pytest.mark.fast
 
@@ -125,17 +127,33 @@ def test_high_histogram_orders_like_magnitudes():
 
 # -- DARE: the same draws whatever the slicing ------------------------------------------------
 
+def old_drop(x, p, gen, rescale):
+    """Revision 1's dare_drop, verbatim: torch.rand's draws, a boolean mask and torch.where."""
+    keep = (torch.rand(x.shape, generator=gen, dtype=torch.float32) >= p).to(x.device)
+    kept = torch.where(keep, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    if rescale == "inverse":
+        return kept / (1.0 - p)
+    kept_l1 = float(kept.abs().sum(dtype=torch.float64))
+    return kept * (float(x.abs().sum(dtype=torch.float64)) / kept_l1) if kept_l1 > 0 else kept
+
+
 def old_dare(d, t, b, p, rescale, seed, name):
     """Revision 1's prepare, whole tensors: the direct mask drawn first, then the thinking one."""
     gen = tensor_generator(seed, name)
-    return dare_drop(task_vector(d, b), p, gen, rescale), dare_drop(task_vector(t, b), p, gen, rescale)
+    return tuple(x if p == 0 else old_drop(x, p, gen, rescale) for x in (task_vector(d, b), task_vector(t, b)))
 
 
-def test_skipped_generator_continues_the_stream():
+@pytest.mark.parametrize("numel,pieces", [(2500, [2500]), (2500, [3, 997, 8, 1492]), (16, [16]), (0, [0])])
+def test_packed_direct_mask_is_the_first_draws_and_leaves_the_generator_after_them(monkeypatch, numel, pieces):
+    monkeypatch.setattr(merging.draws, "DRAW_CHUNK", 512)  # several chunks, the last one short
+    whole = torch.rand(2 * numel, generator=tensor_generator(4, "x"))
     gen = tensor_generator(4, "x")
-    whole = torch.rand(2500, generator=tensor_generator(4, "x"))
-    assert torch.equal(torch.rand(500, generator=skipped(gen, 2000, chunk=300)), whole[2000:])
-    assert torch.equal(torch.rand(2000, generator=gen), whole[:2000])  # the original is untouched
+    packed = PackedKeep(gen, numel, 0.3)
+    got = torch.cat([keep_mask((n,), 0.3, packed) for n in pieces])  # unaligned slices included
+    assert torch.equal(got, (whole[:numel] >= 0.3).float())
+    assert torch.equal(keep_mask((numel,), 0.3, gen), (whole[numel:] >= 0.3).float())  # gen continues
+    with pytest.raises(ValueError, match="more entries"):
+        keep_mask((1,), 0.3, packed)
 
 
 @pytest.mark.parametrize("chunk,p", [(97, 0.2), (1024, 0.9), (1 << 20, 0.2), (1 << 20, 0.0)])
