@@ -2,7 +2,7 @@
 on a tiny pair's sweep; and on synthetic curves of the paper's shape, how many points the
 search needs to put the transition centre within 0.05 of a dense grid's estimate.
 
-    python perf/adaptive_compare.py configs/tiny.yaml --results results/tiny.jsonl
+    python perf/adaptive_compare.py configs/tiny.yaml --results results/tiny.jsonl [--max-share 0.4]
     python perf/adaptive_compare.py configs/overthink.yaml --fixed-lams 0,0.1,...,1   # or the config's grid
     python perf/adaptive_compare.py --synthetic-only
 
@@ -38,8 +38,10 @@ def merge_points(records) -> int:
     return len({(r.pair, r.method, r.lam) for r in records if r.method is not None})
 
 
-def compare(cfg: SweepConfig, settings: AdaptiveSettings, n_boot: int) -> None:
+def compare(cfg: SweepConfig, settings: AdaptiveSettings, n_boot: int, max_share: float | None = None) -> None:
     fixed = run_sweep(cfg, progress=False)
+    if max_share is not None:  # the token budget as a share of the fixed grid's tokens
+        settings = replace(settings, max_tokens=max_share * generated_tokens(fixed))
     adaptive, rounds = run_adaptive(replace(cfg, adaptive=settings, lams=settings.grid()), progress=False)
     print(format_rounds(rounds))
     t_fixed, t_adapt = generated_tokens(fixed), generated_tokens(adaptive)
@@ -97,19 +99,21 @@ def main(argv=None) -> None:
     ap.add_argument("--methods", help="comma-separated methods (default: the config's)")
     ap.add_argument("--start", default="0.25,0.5,0.75", help="adaptive start grid (comma-separated)")
     ap.add_argument("--target", type=float, default=0.05)
-    ap.add_argument("--max-points", type=int, default=8)
+    ap.add_argument("--max-points", type=int, default=12)
+    ap.add_argument("--min-step", type=float, default=0.01)
+    ap.add_argument("--max-share", type=float, help="token budget: this share of the fixed grid's tokens")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--synthetic-only", action="store_true")
     ap.add_argument("--no-synthetic", action="store_true")
     a = ap.parse_args(argv)
     settings = AdaptiveSettings(start=tuple(float(x) for x in a.start.split(",")), target=a.target,
-                                max_points=a.max_points)
+                                min_step=a.min_step, max_points=a.max_points)
     if not a.synthetic_only:
         cfg = SweepConfig.from_yaml(a.config)
         cfg = replace(cfg, threads=1, **({"results": a.results} if a.results else {}),
                       **({"lams": tuple(float(x) for x in a.fixed_lams.split(","))} if a.fixed_lams else {}),
                       **({"methods": tuple(a.methods.split(","))} if a.methods else {}))
-        compare(cfg, settings, a.n_boot)
+        compare(cfg, settings, a.n_boot, a.max_share)
     if not a.no_synthetic:
         synthetic(settings)
 
