@@ -49,6 +49,14 @@ def compare(cfg: SweepConfig, settings: AdaptiveSettings, n_boot: int, max_share
     print(f"| fixed grid ({len(cfg.lams)} lams) | {merge_points(fixed)} | {t_fixed:,} | 100% |")
     print(f"| adaptive ({', '.join(f'{m}: {len(v)}' for m, v in rounds[-1].lams.items())}) | "
           f"{merge_points(adaptive)} | {t_adapt:,} | {t_adapt / t_fixed:.0%} |")
+    print("\n| method | fixed tokens | adaptive tokens | adaptive points (why) |\n|---|---|---|---|")
+    whys = {m: [p.why for r in rounds for p in r.added.get(m, ())] for m in cfg.methods}
+    for m in cfg.methods:
+        tf = generated_tokens([r for r in fixed if r.method == m])
+        ta = generated_tokens([r for r in adaptive if r.method == m])
+        n = {w: whys[m].count(w) for w in dict.fromkeys(whys[m])}
+        print(f"| {m} | {tf:,} | {ta:,} ({ta / tf:.0%}) | {len(rounds[-1].lams[m])} "
+              f"({len(settings.grid())} start{''.join(f', {k} {w}' for w, k in n.items())}) |")
     vf, va = verdicts_of(cfg, fixed, n_boot), verdicts_of(cfg, adaptive, n_boot)
     flips = same = 0
     print("\n| claim | method | fixed | adaptive | adaptive lams |\n|---|---|---|---|---|")
