@@ -88,14 +88,13 @@ def split_point(a: float, b: float, why: str, cost_a: float, cost_b: float, refe
 
 def transition_needs(curve: Curve, lam, acc, thought, tokens, settings: AdaptiveSettings,
                      th: Thresholds, n_boot: int, seed: int) -> list[tuple[int, str, float]]:
-    """(step index, why, size) for the transition and smooth judges. While the transition is
-    open (a significant change, inconclusive) only it is served, since its fitted window
-    decides which steps the smooth claim sets aside: too few points for the logistic to beat a
-    line by the AICc margin -> "support" (the widest step, the cheapest among equally wide);
-    an uncertain width -> "centre" (the steepest step). Once it is settled: "centre" while its
-    centre CI is wider than `target` or its steepest step is wider than the 0.1 reference step
-    (the fitted width of a rise inside a wider gap says nothing about the 0.2 limit), and
-    "smooth" for every step the smooth judge cannot certify."""
+    """(step index, why, size) for the transition and smooth judges. With a significant change
+    but too few points for the logistic to beat a line by the AICc margin, only "support" (the
+    widest step, the cheapest among equally wide): no fit yet, so no window for the smooth
+    claim to set aside. Once fitted: "centre" (the steepest step) while the width is uncertain
+    against the limit, the centre CI is wider than `target` or the steepest step is wider than
+    the 0.1 reference step (the fitted width of a rise inside a wider gap says nothing about
+    the 0.2 limit), and "smooth" for every step the smooth judge cannot certify."""
     steps = np.abs(np.diff(acc))
     if thought is not None:
         steps = np.maximum(steps, np.abs(np.diff(thought)))
