@@ -2,7 +2,7 @@
 on a tiny pair's sweep; and on synthetic curves of the paper's shape, how many points the
 search needs to put the transition centre within 0.05 of a dense grid's estimate.
 
-    python perf/adaptive_compare.py configs/tiny.yaml --results results/tiny.jsonl
+    python perf/adaptive_compare.py configs/tiny.yaml --results results/tiny.jsonl [--max-share 0.4]
     python perf/adaptive_compare.py configs/overthink.yaml --fixed-lams 0,0.1,...,1   # or the config's grid
     python perf/adaptive_compare.py --synthetic-only
 
@@ -38,8 +38,10 @@ def merge_points(records) -> int:
     return len({(r.pair, r.method, r.lam) for r in records if r.method is not None})
 
 
-def compare(cfg: SweepConfig, settings: AdaptiveSettings, n_boot: int) -> None:
+def compare(cfg: SweepConfig, settings: AdaptiveSettings, n_boot: int, max_share: float | None = None) -> None:
     fixed = run_sweep(cfg, progress=False)
+    if max_share is not None:  # the token budget as a share of the fixed grid's tokens
+        settings = replace(settings, max_tokens=max_share * generated_tokens(fixed))
     adaptive, rounds = run_adaptive(replace(cfg, adaptive=settings, lams=settings.grid()), progress=False)
     print(format_rounds(rounds))
     t_fixed, t_adapt = generated_tokens(fixed), generated_tokens(adaptive)
@@ -47,6 +49,14 @@ def compare(cfg: SweepConfig, settings: AdaptiveSettings, n_boot: int) -> None:
     print(f"| fixed grid ({len(cfg.lams)} lams) | {merge_points(fixed)} | {t_fixed:,} | 100% |")
     print(f"| adaptive ({', '.join(f'{m}: {len(v)}' for m, v in rounds[-1].lams.items())}) | "
           f"{merge_points(adaptive)} | {t_adapt:,} | {t_adapt / t_fixed:.0%} |")
+    print("\n| method | fixed tokens | adaptive tokens | adaptive points (why) |\n|---|---|---|---|")
+    whys = {m: [p.why for r in rounds for p in r.added.get(m, ())] for m in cfg.methods}
+    for m in cfg.methods:
+        tf = generated_tokens([r for r in fixed if r.method == m])
+        ta = generated_tokens([r for r in adaptive if r.method == m])
+        n = {w: whys[m].count(w) for w in dict.fromkeys(whys[m])}
+        print(f"| {m} | {tf:,} | {ta:,} ({ta / tf:.0%}) | {len(rounds[-1].lams[m])} "
+              f"({len(settings.grid())} start{''.join(f', {k} {w}' for w, k in n.items())}) |")
     vf, va = verdicts_of(cfg, fixed, n_boot), verdicts_of(cfg, adaptive, n_boot)
     flips = same = 0
     print("\n| claim | method | fixed | adaptive | adaptive lams |\n|---|---|---|---|---|")
@@ -97,19 +107,21 @@ def main(argv=None) -> None:
     ap.add_argument("--methods", help="comma-separated methods (default: the config's)")
     ap.add_argument("--start", default="0.25,0.5,0.75", help="adaptive start grid (comma-separated)")
     ap.add_argument("--target", type=float, default=0.05)
-    ap.add_argument("--max-points", type=int, default=8)
+    ap.add_argument("--max-points", type=int, default=12)
+    ap.add_argument("--min-step", type=float, default=0.01)
+    ap.add_argument("--max-share", type=float, help="token budget: this share of the fixed grid's tokens")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--synthetic-only", action="store_true")
     ap.add_argument("--no-synthetic", action="store_true")
     a = ap.parse_args(argv)
     settings = AdaptiveSettings(start=tuple(float(x) for x in a.start.split(",")), target=a.target,
-                                max_points=a.max_points)
+                                min_step=a.min_step, max_points=a.max_points)
     if not a.synthetic_only:
         cfg = SweepConfig.from_yaml(a.config)
         cfg = replace(cfg, threads=1, **({"results": a.results} if a.results else {}),
                       **({"lams": tuple(float(x) for x in a.fixed_lams.split(","))} if a.fixed_lams else {}),
                       **({"methods": tuple(a.methods.split(","))} if a.methods else {}))
-        compare(cfg, settings, a.n_boot)
+        compare(cfg, settings, a.n_boot, a.max_share)
     if not a.no_synthetic:
         synthetic(settings)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from evals.claims import wording as w
-from evals.analysis.bootstrap import resample
+from evals.analysis.bootstrap import ci, resample, simultaneous_ci
 from evals.analysis.collapse import analyze_collapse
 from evals.analysis.pareto import dominance_all, hypervolume, pareto_front
 from evals.analysis.points import Curve
@@ -78,9 +78,10 @@ def judge_phase_transition(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_
         return verdict(claim, curve, "inconclusive", f"only {_distinct_lams(curve)} strengths "
                        "were evaluated; locating a transition needs at least 4.")
     t = analyze_transition(curve, n_boot=n_boot, seed=seed, level=th.level)
-    f, limit = t.fit, th.abrupt_max_width_steps * t.step
+    f, limit = t.fit, th.abrupt_max_width
     nums = {"centre": f.c, "centre_ci": t.centre_ci, "width": f.width, "width_ci": t.width_ci,
-            "width_limit": limit, "grid_step": t.step, "delta_aicc": f.delta_aicc,
+            "width_limit": limit, "reference_step": th.reference_step, "grid_step": t.step,
+            "delta_aicc": f.delta_aicc,
             "sse_ratio": f.sse / f.sse_line if f.sse_line > 0 else None, "lo": f.lo, "hi": f.hi,
             "change": t.change, "change_ci": t.change_ci, "jump": t.jump, "jump_ci": t.jump_ci,
             "jump_lams": t.jump_lams, "share": t.share, "share_ci": t.share_ci}
@@ -95,7 +96,8 @@ def judge_phase_transition(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_
     status = combine([abrupt, "pass" if aicc_ok else "unsure"])
     move = "rises" if t.change > 0 else "falls"
     where = (f"around lam={f.c:.2f} (CI {t.centre_ci[0]:.2f}-{t.centre_ci[1]:.2f}); 10-90% width "
-             f"{f.width:.2f} {w.num_ci(t.width_ci)} against {limit:.2f} allowed")
+             f"{f.width:.2f} {w.num_ci(t.width_ci)} against {limit:.2f} allowed "
+             f"({th.abrupt_max_width_steps:g} steps of {th.reference_step:g})")
     jump = (f"the {w.step(*t.jump_lams)} step carries {t.share:.0%} of the {w.pts(t.change)} "
             f"change from lam={t.lams[0]:g} to lam={t.lams[-1]:g}")
     aic = ("n/a (too few points)" if f.delta_aicc is None else f"{f.delta_aicc:.1f}")
@@ -125,31 +127,43 @@ def judge_smooth(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
     lo, hi = np.quantile(change_rep, [(1 - th.level) / 2, (1 + th.level) / 2])
     if _distinct_lams(curve) >= 4 and (lo > 0 or hi < 0):
         fit = fit_logistic(lam, rs.acc_hat[[rs.index(p) for p in series]])
-        step = round(float(np.median(np.diff(lam))), 9)
         if fit.delta_aicc is not None and fit.delta_aicc >= th.transition_min_delta_aicc:
             # a transition is there: set aside its 10-90% rise, or at least its centre step
-            abrupt = fit.width <= th.abrupt_max_width_steps * step
+            abrupt = fit.width <= th.abrupt_max_width
             window = fit.window if abrupt else (fit.c, fit.c)
     sm = analyze_smoothness(curve, window, resamples=rs, level=th.level)
-    nums = {"excluded_steps": sm.excluded, "jump": sm.jump, "jump_ci": sm.jump_ci,
-            "jump_lams": sm.jump_lams, "max_jump": th.smooth_max_jump, "spearman": sm.spearman,
+    narrow, wide = _kept_steps(series, rs, sm.excluded, th)
+    nums = {"excluded_steps": sm.excluded, "jump": None, "jump_ci": None, "jump_lams": None,
+            "max_jump": th.smooth_max_jump, "reference_step": th.reference_step,
+            "uncertified_steps": [s[:3] for s in wide], "spearman": sm.spearman,
             "spearman_ci": sm.spearman_ci, "min_spearman": th.token_min_spearman,
             "joint_ci_over": sm.checked}
     checks, parts = [], []
     excl = (f" outside the transition ({', '.join(w.step(*s) for s in sm.excluded)}, set aside)"
             if sm.excluded else "")
+    limit = f"{100 * th.smooth_max_jump:.0f} pts"
+    scope = f" of at most {th.reference_step:g}" if wide else ""
     if sm.jump is None:
         checks.append("unsure")
         parts.append("every step lies inside the transition, so no step is left to judge")
-    else:
-        big = abs(sm.jump) > th.smooth_max_jump
-        real = sm.jump_ci[0] > 0 or sm.jump_ci[1] < 0
+    elif narrow is not None:
+        a, b, jump_hat, jump_ci = narrow
+        nums.update(jump=jump_hat, jump_ci=jump_ci, jump_lams=(a, b))
+        big = abs(jump_hat) > th.smooth_max_jump
+        real = jump_ci[0] > 0 or jump_ci[1] < 0
         checks.append("fail" if big and real else "unsure" if big else "pass")
-        jump = f"{w.pts(sm.jump)} {w.pts_ci(sm.jump_ci)} at {w.step(*sm.jump_lams)}"
-        limit = f"{100 * th.smooth_max_jump:.0f} pts"
+        jump = f"{w.pts(jump_hat)} {w.pts_ci(jump_ci)} at {w.step(a, b)}"
         parts.append(f"accuracy jumps {jump}{excl}, beyond the {limit} allowed" if big and real else
                      f"accuracy jumps {jump}{excl}, above {limit} but within noise" if big else
-                     f"no step{excl} moves accuracy by more than {limit}; the largest is {jump}")
+                     f"no step{scope}{excl} moves accuracy by more than {limit}; the largest is {jump}")
+    if wide:
+        checks.append("unsure")
+        steps = ", ".join(f"{w.pts(d)} at {w.step(a, b)}" for a, b, d, _ in wide)
+        parts.append(f"accuracy changes {steps}{excl if narrow is None else ''}: more than {limit} "
+                     f"over a step wider than the {th.reference_step:g} reference step, which its end "
+                     "points cannot certify either way (split it)")
+    elif narrow is None and sm.jump is not None:
+        parts.append(f"no step{excl} moves accuracy by more than {limit}")
     if sm.spearman_ci is None:
         parts.append("token counts are missing, so token monotonicity was not checked")
     elif sm.spearman is None:
@@ -169,6 +183,31 @@ def judge_smooth(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
                      f"tokens are not monotone in lam ({rho}; |rho| must reach "
                      f"{th.token_min_spearman:g} in the direct-to-thinking direction)")
     return verdict(claim, curve, combine(checks), "; ".join(parts) + ".", nums)
+
+
+def _kept_steps(series, rs, excluded, th: Thresholds):
+    """The smooth claim's steps outside the transition, as (the largest step of at most the
+    reference width: (lam_a, lam_b, change, joint CI) or None; the wider steps that change
+    accuracy by more than the limit, largest first). The CIs hold jointly over every kept step,
+    as in `analyze_smoothness`, so on a grid of reference steps this is its largest jump."""
+    lam = np.array([p.lam for p in series])
+    cols = [rs.index(p) for p in series]
+    hat, rep = np.diff(rs.acc_hat[cols]), np.diff(rs.acc[:, cols], axis=1)
+    skip = {tuple(s) for s in excluded}
+    keep = [i for i in range(len(hat)) if (float(lam[i]), float(lam[i + 1])) not in skip]
+    if not keep:
+        return None, []
+    if len(keep) > 1:
+        lo, hi = simultaneous_ci(hat[keep], rep[:, keep], th.level)
+    else:
+        lo, hi = map(np.atleast_1d, ci(rep[:, keep[0]], th.level))
+    steps = [(float(lam[i]), float(lam[i + 1]), float(hat[i]), (float(lo[k]), float(hi[k])))
+             for k, i in enumerate(keep)]
+    is_narrow = lambda s: s[1] - s[0] <= th.reference_step + 1e-9
+    narrow = [s for s in steps if is_narrow(s)]
+    wide = sorted((s for s in steps if not is_narrow(s) and abs(s[2]) > th.smooth_max_jump),
+                  key=lambda s: -abs(s[2]))
+    return (max(narrow, key=lambda s: abs(s[2])) if narrow else None), wide
 
 
 def judge_no_collapse(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int = 1000,

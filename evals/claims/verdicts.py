@@ -17,15 +17,21 @@ STATUSES = ("holds", "fails", "inconclusive")
 class Thresholds:
     # Two-sided bootstrap CI level of every interval a verdict reads.
     level: float = 0.95
-    # Phase transition: "abrupt" = fitted 10-90% width at most this many grid steps. The
-    # paper's jump sits inside one 0.1 step; two steps still reads as a switch, three
-    # (0.3 of the whole spectrum) as a gradual blend.
+    # Widths and steps are stated in lam units against one fixed reference step, the paper's
+    # 0.1 grid, so a verdict does not depend on how densely or irregularly a sweep sampled
+    # lam (a grid's own spacing would make a denser grid demand a narrower transition).
+    reference_step: float = 0.1
+    # Phase transition: "abrupt" = fitted 10-90% width at most this many reference steps
+    # (2 x 0.1 = 0.2 of lam). The paper's jump sits inside one 0.1 step; two steps still
+    # reads as a switch, three (0.3 of the whole spectrum) as a gradual blend.
     abrupt_max_width_steps: float = 2.0
     # ... and the logistic must beat a straight line by this much AICc (2 = the usual
     # "substantial support" boundary; AICc because 11 points is a small sample).
     transition_min_delta_aicc: float = 2.0
     # Smooth: outside the transition no neighbouring step may change accuracy by more
-    # than 10 points (a third of the 0 -> 1 change on AIME-type tasks) beyond noise.
+    # than 10 points (a third of the 0 -> 1 change on AIME-type tasks) beyond noise. A step
+    # wider than the reference step that changes more cannot be certified from its end
+    # points either way (the change may be spread or sit in one 0.1 stretch): unsure.
     smooth_max_jump: float = 0.10
     # Smooth: tokens rise with lam: Spearman rho >= 0.8 over the sweep (on 11 points
     # one or two local swaps still pass; rho < 0.8 is no longer a monotone trend).
@@ -59,9 +65,16 @@ class Thresholds:
             v = getattr(self, f.name)
             if f.name != "level" and not (isinstance(v, (int, float)) and v >= 0 and math.isfinite(v)):
                 raise ValueError(f"Thresholds.{f.name} must be a finite number >= 0, got {v!r}")
+        if not self.reference_step > 0:
+            raise ValueError(f"Thresholds.reference_step is a lam spacing (> 0), got {self.reference_step}")
         if self.token_min_spearman > 1:
             raise ValueError(f"Thresholds.token_min_spearman is a correlation (<= 1), got "
                              f"{self.token_min_spearman}")
+
+    @property
+    def abrupt_max_width(self) -> float:
+        """The phase transition's largest 10-90% width, in lam (0.2 by default)."""
+        return self.abrupt_max_width_steps * self.reference_step
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,15 +1,25 @@
 """Adaptive strengths (`lams: adaptive`): evaluate the parents and a coarse grid, then add lams
-only where a new point can still change a verdict, until the target or the budget is reached.
+only where a claim judge says a new point can still change its verdict, until none does or the
+budget is spent.
 
     records, rounds = run_adaptive(config)               # config.adaptive: AdaptiveSettings
     new = propose(curve, settings)                       # the pure step, on one judged curve
 
-Where a point can change a verdict (Thresholds are the claim judges' own):
-- the transition: an interval whose accuracy or thinking-share step exceeds the smooth
-  claim's 10 points is bisected (largest step first) while it is wider than `target`, and the
-  transition's centre interval is narrowed until its bootstrap CI is at most `target` wide;
-- the Pareto front: the interval where accuracy first reaches the thinking parent's level
-  (the cheapest merge that may match it) is bisected while wider than `target`.
+The judges are the claim suite's own (evals.claims.judges_curve, with their Thresholds); a
+step is split only for one of these reasons:
+- "smooth": a step wider than the claims' 0.1 reference step whose accuracy change exceeds the
+  smooth limit: the judge cannot certify it from its end points (unsure), a point inside can;
+  split into a reference-width step at its cheap end and the rest (both halves when <= 0.2);
+- "centre": the phase transition is open (inconclusive with a significant change, or fewer
+  than 4 strengths) or its centre's bootstrap CI is wider than `target`: its steepest step
+  (accuracy or thinking share) is bisected, down to `min_step` (the paper's dense 0.01);
+- "pareto": no merge beats a parent yet: the knee, the step below the first lam whose accuracy
+  reaches the thinking parent's (point estimate, the judge's own rule) with a cheaper lam
+  below it, is bisected down to `min_step`: a merge there may match it at fewer tokens.
+Points that can only move other claims (no collapse, routing gain: more merges add chances
+to fail or hold) are never placed for them. Points come in that order, cheapest predicted
+cost first (tokens interpolated between the step's ends), Pareto ones only once no curve needs
+another (`run_adaptive`), up to `max_points` merges per method and `max_tokens` in all.
 Every added point is an ordinary sweep point (run by `run_fn`, `evals.sweep.local.run_sweep`
 or the Ray driver), so its records are ordinary store records: resume, Ray and reports need
 no special case, and a rerun replays the same rounds from the store without generating.
@@ -22,7 +32,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from evals.analysis.points import Curve, Point
-from evals.analysis.transition import analyze_transition
+from evals.claims.judges_curve import judge_pareto, judge_phase_transition, judge_smooth
 from evals.claims.verdicts import Thresholds
 from evals.claims.verify import judged_curves
 from evals.records import SampleRecord
@@ -30,14 +40,17 @@ from evals.sweep.adaptive_settings import AdaptiveSettings
 from evals.sweep.config import SweepConfig
 from evals.sweep.local import run_sweep
 
-MAX_ROUNDS = 12  # bisection from a 0.25 grid to 0.025 takes 4; the knee another few
+MAX_ROUNDS = 12  # bisection from a 0.25 grid to 0.01 takes 5; smooth and the knee a few more
+ORDER = ("support", "smooth", "centre", "pareto")  # holds/fails verdicts first; pareto can only gain "holds"
 
 
 @dataclass(frozen=True)
 class Proposal:
     lam: float
-    why: str  # "transition" | "centre" | "pareto"
-    size: float  # the accuracy step that makes the interval worth splitting (for the order)
+    why: str  # "support" | "smooth" | "centre" | "pareto"
+    size: float  # the accuracy step that makes the interval worth splitting
+    cost: float = 0.0  # predicted mean generated tokens per sample at lam
+    tokens: float = 0.0  # generated tokens budgeted for it: the dearer neighbour's mean x samples
 
 
 def _series(curve: Curve) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -52,64 +65,104 @@ def _series(curve: Curve) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np
 
 
 def centre_ci_width(curve: Curve, n_boot: int = 200, seed: int = 0) -> float | None:
-    """Width of the transition centre's bootstrap CI (None: too few points to fit)."""
-    if len(curve.series()) < 6 or any(p.is_aggregate for p in curve.series()):
-        return None
-    lo, hi = analyze_transition(curve, n_boot=n_boot, seed=seed).centre_ci
-    return float(hi - lo)
+    """Width of the transition centre's bootstrap CI (None: too few strengths to fit)."""
+    ci = judge_phase_transition(curve, n_boot=n_boot, seed=seed).numbers.get("centre_ci")
+    return None if ci is None else float(ci[1] - ci[0])
 
 
-def _mid(a: float, b: float) -> float:
-    return round((float(a) + float(b)) / 2.0, 4)
+def _r(x: float) -> float:
+    return round(float(x), 4)
 
 
-def transition_proposals(lam, acc, thought, settings: AdaptiveSettings, th: Thresholds,
-                         ci_width: float | None) -> list[Proposal]:
-    """Bisect steps of accuracy (or thinking share) larger than the smooth claim allows; once
-    the centre's CI meets the target, only steps outside the steepest one are still split."""
-    out = []
+def split_point(a: float, b: float, why: str, cost_a: float, cost_b: float, reference: float,
+                lattice: float | None = None) -> float:
+    """Bisection, except a smooth step wider than two reference steps: a reference-width step
+    at its cheaper end (judged as on the paper's grid) and the rest (split again if needed).
+    With `lattice` (min_step) the midpoint is rounded to its multiples, so bisection from a
+    0.25 grid reaches the paper's 0.01 points (0.62, not 0.6094 and 0.625)."""
+    if why == "smooth" and b - a > 2 * reference + 1e-9:
+        return _r(a + reference if cost_a <= cost_b else b - reference)
+    mid = (a + b) / 2.0
+    return _r(mid if lattice is None else round(mid / lattice) * lattice)
+
+
+def transition_needs(curve: Curve, lam, acc, thought, tokens, settings: AdaptiveSettings,
+                     th: Thresholds, n_boot: int, seed: int) -> list[tuple[int, str, float]]:
+    """(step index, why, size) for the transition and smooth judges. With a significant change
+    but too few points for the logistic to beat a line by the AICc margin, only "support" (the
+    widest step, the cheapest among equally wide): no fit yet, so no window for the smooth
+    claim to set aside. Once fitted: "centre" (the steepest step) while the width is uncertain
+    against the limit, the centre CI is wider than `target` or the steepest step is wider than
+    the 0.1 reference step (the fitted width of a rise inside a wider gap says nothing about
+    the 0.2 limit), and "smooth" for every step the smooth judge cannot certify."""
     steps = np.abs(np.diff(acc))
     if thought is not None:
         steps = np.maximum(steps, np.abs(np.diff(thought)))
-    steepest = int(np.argmax(steps)) if len(steps) else -1
-    for i, s in enumerate(steps):
-        wide = lam[i + 1] - lam[i] >= settings.target - 1e-9
-        if not wide or s <= th.smooth_max_jump:
-            continue
-        if i == steepest and ci_width is not None and ci_width <= settings.target:
-            continue  # the centre is pinned down; splitting its step changes no verdict
-        out.append(Proposal(_mid(lam[i], lam[i + 1]), "centre" if i == steepest else "transition", float(s)))
-    return out
+    width = np.diff(lam)
+    splittable = width >= 2 * settings.resolution - 1e-9
+    steepest = int(np.argmax(steps))  # where the transition sits (split only if splittable)
+    pt = judge_phase_transition(curve, th, n_boot=n_boot, seed=seed).numbers
+    change_ci = pt.get("change_ci")
+    real = change_ci is None or change_ci[0] > 0 or change_ci[1] < 0  # None: < 4 strengths
+    aicc = pt.get("delta_aicc")
+    if real and (aicc is None or aicc < th.transition_min_delta_aicc):
+        mid = (np.zeros(len(width)) if tokens is None else (tokens[:-1] + tokens[1:]) / 2.0)
+        i = min(range(len(width)), key=lambda k: (-round(float(width[k]), 6), float(mid[k])))
+        return [(i, "support", float(steps[i]))] if splittable[i] else []
+    if real and pt.get("width_ci") is not None:
+        unsure = pt["width"] > th.abrupt_max_width >= pt["width_ci"][0]
+        ci = pt["centre_ci"]
+        gap = width[steepest] > th.reference_step + 1e-9  # a rise inside it may be wider than 0.2
+        if unsure or gap or ci[1] - ci[0] > settings.target:
+            if splittable[steepest]:
+                return [(steepest, "centre", float(steps[steepest]))] + _smooth_needs(curve, lam, th, n_boot, seed)
+    return _smooth_needs(curve, lam, th, n_boot, seed)
 
 
-def pareto_proposals(lam, acc, tokens, n_problems: int, settings: AdaptiveSettings) -> list[Proposal]:
-    """Split the interval below the first lam whose accuracy reaches the thinking parent's
-    (within one problem) at fewer tokens: the cheapest merge that can match it sits there."""
-    if tokens is None or len(lam) < 2:
+def _smooth_needs(curve: Curve, lam, th: Thresholds, n_boot: int, seed: int) -> list[tuple[int, str, float]]:
+    sm = judge_smooth(curve, th, n_boot=n_boot, seed=seed)
+    return [(int(np.flatnonzero(np.isclose(lam, a))[0]), "smooth", abs(float(d)))
+            for a, b, d in sm.numbers.get("uncertified_steps", [])]
+
+
+def pareto_need(curve: Curve, lam, acc, tokens, th: Thresholds, n_boot: int, seed: int) -> list[tuple[int, str, float]]:
+    """The knee while no merge beats a parent: the step below the first lam whose accuracy
+    reaches the thinking parent's, when the lam below it is cheaper than the thinking parent."""
+    if tokens is None or len(lam) < 2 or curve.think is None:
         return []
-    tol = 1.0 / max(n_problems, 1)
+    if curve.interior() and judge_pareto(curve, th, n_boot=n_boot, seed=seed).status == "holds":
+        return []
     level, cost = acc[-1], tokens[-1]
     for i in range(1, len(lam)):
-        if acc[i] >= level - tol:
-            if lam[i] - lam[i - 1] >= settings.target - 1e-9 and tokens[i - 1] < cost:
-                return [Proposal(_mid(lam[i - 1], lam[i]), "pareto", float(level - acc[i - 1]))]
-            return []
+        if acc[i] >= level - 1e-12:
+            return [(i - 1, "pareto", float(level - acc[i - 1]))] if tokens[i - 1] < cost else []
     return []
 
 
 def propose(curve: Curve, settings: AdaptiveSettings, thresholds: Thresholds | None = None, *,
             n_boot: int = 200, seed: int = 0) -> list[Proposal]:
-    """New lams for one curve, most promising first, none closer than `settings.resolution`
-    to a lam it has; at most `max_points` merge points in all."""
+    """New lams for one curve in the order smooth, centre, pareto (cheapest first within each),
+    none closer than `settings.resolution` to a lam it has; at most `max_points` merges in all."""
     th = thresholds or Thresholds()
     lam, acc, thought, tokens = _series(curve)
     if len(lam) < 2:
         return []
-    cands = transition_proposals(lam, acc, thought, settings, th, centre_ci_width(curve, n_boot, seed))
-    cands += pareto_proposals(lam, acc, tokens, curve.series()[0].n, settings)
+    needs = transition_needs(curve, lam, acc, thought, tokens, settings, th, n_boot, seed)
+    needs += pareto_need(curve, lam, acc, tokens, th, n_boot, seed)
+    cands, seen = [], set()
+    for i, why, size in sorted(needs, key=lambda n: ORDER.index(n[1])):
+        if i in seen:  # one point per step: the first reason's split serves the others too
+            continue
+        seen.add(i)
+        a, b = float(lam[i]), float(lam[i + 1])
+        ta, tb = (0.0, 0.0) if tokens is None else (float(tokens[i]), float(tokens[i + 1]))
+        x = split_point(a, b, why, ta, tb, th.reference_step, settings.min_step)
+        cost = ta + (x - a) / (b - a) * (tb - ta)
+        samples = max(p.n_samples for p in curve.series()[i:i + 2])  # budgeted at the dearer end
+        cands.append(Proposal(x, why, size, round(cost, 3), round(max(ta, tb) * samples, 1)))
     room = settings.max_points - len(curve.points)
     have, out = list(curve.lams) + [0.0, 1.0], []
-    for p in sorted(cands, key=lambda p: -p.size):
+    for p in sorted(cands, key=lambda p: (ORDER.index(p.why), p.cost, -p.size)):
         if len(out) >= room:
             break
         if all(abs(p.lam - x) >= settings.resolution - 1e-9 for x in have):
@@ -147,7 +200,11 @@ class Round:
 def run_adaptive(config: SweepConfig, *, run_fn: Callable[..., list[SampleRecord]] = run_sweep,
                  progress: bool = True, n_boot: int = 200) -> tuple[list[SampleRecord], list[Round]]:
     """Rounds of ordinary sweeps, one per method with that method's lams, until no curve
-    proposes a point or the token budget is spent; returns every record and the rounds."""
+    proposes a point or none fits the token budget (each budgeted at its dearer neighbour's
+    tokens, so the budget is not overshot by more than that guess misses). A round takes
+    every curve's support, smooth and centre points, cheapest first; Pareto points only in
+    rounds where no curve needs one of those, so the budget goes to holds/fails verdicts
+    first. Returns every record and the rounds."""
     settings = config.adaptive
     if settings is None:
         raise ValueError("run_adaptive: the config has no adaptive settings (lams: adaptive)")
@@ -160,14 +217,19 @@ def run_adaptive(config: SweepConfig, *, run_fn: Callable[..., list[SampleRecord
                 records[r.key()] = r
         spent = generated_tokens(list(records.values()))
         added: dict[str, list[Proposal]] = {m: [] for m in config.methods}
-        if i + 1 < MAX_ROUNDS and (settings.max_tokens is None or spent < settings.max_tokens):
-            for curve in judged_curves(list(records.values())):
-                if curve.method not in lams:
-                    continue
-                for p in propose(curve, settings, n_boot=n_boot, seed=config.seed):
-                    if all(abs(p.lam - x) >= settings.resolution - 1e-9 for x in lams[curve.method]):
-                        added[curve.method].append(p)
-                        lams[curve.method].add(p.lam)
+        if i + 1 < MAX_ROUNDS:
+            cands = [(curve.method, p) for curve in judged_curves(list(records.values())) if curve.method in lams
+                     for p in propose(curve, settings, n_boot=n_boot, seed=config.seed)]
+            if any(p.why != "pareto" for _, p in cands):  # verdict-deciding points first, in
+                cands = [(m, p) for m, p in cands if p.why != "pareto"]  # every curve
+            budget = None if settings.max_tokens is None else settings.max_tokens - spent
+            for m, p in sorted(cands, key=lambda c: (ORDER.index(c[1].why), c[1].cost)):
+                if budget is not None and p.tokens > budget:
+                    continue  # over the token budget at its predicted cost
+                if all(abs(p.lam - x) >= settings.resolution - 1e-9 for x in lams[m]):
+                    added[m].append(p)
+                    lams[m].add(p.lam)
+                    budget = None if budget is None else budget - p.tokens
         rounds.append(Round({m: tuple(sorted(v)) for m, v in lams.items()},
                             {m: tuple(v) for m, v in added.items() if v}, spent))
         if not any(added.values()):

@@ -1,11 +1,14 @@
 """The `adaptive:` section of a sweep config (`lams: adaptive`), validated where it enters.
 
     lams: adaptive
-    adaptive: {start: [0.25, 0.5, 0.75], target: 0.05, max_points: 8, max_tokens: 2.0e6, centre: 0.5}
+    adaptive: {start: [0.25, 0.5, 0.75], target: 0.05, min_step: 0.01, max_points: 12,
+               max_tokens: 2.0e6, centre: 0.5}
 
 - `start`: the coarse grid evaluated first (the parents always are, as in every sweep);
-- `target`: the width the search drives the transition's centre interval down to, and the
-  finest lam spacing it ever adds (no two lams of a curve closer than `target` / 2);
+- `target`: the width the search drives the transition's centre CI down to;
+- `min_step`: the finest lam spacing it adds at the transition and the Pareto knee (the
+  paper's dense step, 0.01); steps the smooth claim cannot certify are split down to the
+  claims' 0.1 reference step (`Thresholds.reference_step`);
 - `max_points`: merge points per method at most (start grid included);
 - `max_tokens`: generated tokens of the whole sweep at most (checked between rounds);
 - `centre`: a predicted transition centre (`spectrum probe CONFIG` prints one): the start
@@ -24,14 +27,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_START = (0.25, 0.5, 0.75)
-KEYS = ("start", "target", "max_points", "max_tokens", "centre")
+KEYS = ("start", "target", "min_step", "max_points", "max_tokens", "centre")
 
 
 @dataclass(frozen=True)
 class AdaptiveSettings:
     start: tuple[float, ...] = DEFAULT_START
     target: float = 0.05
-    max_points: int = 8
+    min_step: float = 0.01
+    max_points: int = 12  # 3 start + 2 support + 2 to bring the rise within 0.1 + 5 knee bisections (0.25 -> 0.01)
     max_tokens: float | None = None
     centre: float | None = None
 
@@ -40,6 +44,9 @@ class AdaptiveSettings:
             raise ValueError(f"adaptive.start: lams in [0, 1], e.g. [0.25, 0.5, 0.75]; got {list(self.start)}")
         if not 0.0 < self.target <= 0.5:
             raise ValueError(f"adaptive.target: a centre-interval width in (0, 0.5], e.g. 0.05; got {self.target}")
+        if not 0.0 < self.min_step <= 0.1:
+            raise ValueError(f"adaptive.min_step: the finest lam spacing added, in (0, 0.1], e.g. 0.01; "
+                             f"got {self.min_step}")
         if self.max_points < len(self.grid()):
             raise ValueError(f"adaptive.max_points: {self.max_points} is fewer than the {len(self.grid())} "
                              f"start lams; raise it or shorten adaptive.start")
@@ -51,7 +58,7 @@ class AdaptiveSettings:
     @property
     def resolution(self) -> float:
         """No two lams of one curve are ever added closer than this."""
-        return self.target / 2.0
+        return self.min_step
 
     def grid(self) -> tuple[float, ...]:
         """The start lams: `start`, plus the predicted centre and one target either side."""
@@ -73,11 +80,12 @@ class AdaptiveSettings:
         try:
             if "start" in raw:
                 kw["start"] = tuple(float(x) for x in raw["start"])
-            for key, typ in (("target", float), ("max_points", int), ("max_tokens", float), ("centre", float)):
+            for key, typ in (("target", float), ("min_step", float), ("max_points", int), ("max_tokens", float),
+                             ("centre", float)):
                 if raw.get(key) is not None:
                     kw[key] = typ(raw[key])
         except (TypeError, ValueError):
-            raise ValueError(f"{where}: adaptive: start is a list of lams, target/max_tokens/centre numbers, "
+            raise ValueError(f"{where}: adaptive: start is a list of lams, target/min_step/max_tokens/centre numbers, "
                              f"max_points an integer; got {dict(raw)!r}") from None
         try:
             return cls(**kw)

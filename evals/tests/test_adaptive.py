@@ -9,7 +9,7 @@ import pytest
 from evals.analysis.points import Curve, Point
 from evals.analysis.synthetic import synthetic_point
 from evals.analysis.transition import fit_logistic
-from evals.sweep.adaptive import propose, run_adaptive, search_curve
+from evals.sweep.adaptive import propose, run_adaptive, search_curve, split_point
 from evals.sweep.adaptive_settings import AdaptiveSettings
 from evals.sweep.config import SweepConfig
 from evals.tests.records_factory import make_record
@@ -34,32 +34,47 @@ def step_curve(lams, accs, tokens):
     return Curve("p", "linear", "b", pts, agg(0.0, accs[0], tokens[0], None), agg(1.0, accs[-1], tokens[-1] + 1, None))
 
 
-def test_step_between_grid_points_is_bisected_once_per_rule():
-    # series 0, .25, .5, .75, 1 with accuracy .3 .3 .3 1 1: the .5-.75 step (70 pts > 10) is the
-    # centre's; accuracy first reaches the thinking level at .75 with .5 cheaper: both say .625
+def test_too_few_points_for_the_logistic_get_support_at_the_widest_cheapest_step():
+    # series 0, .25, .5, .75, 1: AICc is undefined on 5 points (n - k - 1 = 0 for the logistic),
+    # so the transition judge is open; every step is 0.25 wide, midpoint costs 4, 4, 14, 24.5
     curve = step_curve([0.25, 0.5, 0.75], [0.3, 0.3, 1.0], [4.0, 4.0, 24.0])
     new = propose(curve, AdaptiveSettings())
-    assert [(p.lam, p.why) for p in new] == [(0.625, "centre")]
+    assert [(p.lam, p.why, p.cost) for p in new] == [(0.12, "support", 4.0)]  # on the 0.01 lattice
+    assert new[0].tokens == 4.0 * 30  # budgeted: the dearer neighbour's 4 tokens x 30 samples
 
 
-def test_steps_within_the_smooth_limit_or_narrower_than_target_are_left_alone():
-    # every step 10 pts or less: no transition split; the thinking level (.5, 7 tokens) is first
-    # reached at .75 (6 tokens), so only the knee .5-.75 may hide a cheaper match
-    flat = step_curve([0.25, 0.5, 0.75], [0.32, 0.4, 0.5], [4.0, 5.0, 6.0])
-    assert [(p.lam, p.why) for p in propose(flat, AdaptiveSettings())] == [(0.625, "pareto")]
-    # a 70-pt step across 0.04 < target 0.05: already as fine as the search goes
-    narrow = step_curve([0.25, 0.5, 0.54, 0.75], [0.3, 0.3, 1.0, 1.0], [4.0, 4.0, 24.0, 24.0])
-    assert all(abs(p.lam - 0.52) > 0.01 for p in propose(narrow, AdaptiveSettings()))
+def test_a_settled_transition_inside_a_gap_wider_than_the_reference_step_is_split():
+    # 7 points: the logistic wins by far, but the rise sits in .5-.75 (0.25 > 0.1 wide), where
+    # a fitted width says nothing about the 0.2 limit -> bisect it (.625 -> .62); once the step is .5-.6
+    # (0.1) and the centre CI within 0.05, the transition needs nothing more
+    gap = step_curve([0.125, 0.25, 0.375, 0.5, 0.75], [0.3, 0.3, 0.3, 0.3, 1.0], [4, 4, 4, 4, 24])
+    assert [(p.lam, p.why) for p in propose(gap, AdaptiveSettings())] == [(0.62, "centre")]
+    done = step_curve([0.125, 0.25, 0.375, 0.5, 0.6, 0.75], [0.3, 0.3, 0.3, 0.3, 1.0, 1.0], [4, 4, 4, 4, 24, 24])
+    assert propose(done, AdaptiveSettings()) == []
 
 
-def test_pareto_knee_and_point_budget():
-    # series .6 .6 .9 1 1: the .25-.5 step (30 pts) is the steepest; .5-.75 (10 pts) is within
-    # the smooth limit but is the knee (1.0 first reached at .75, .5 cheaper): split too
-    curve = step_curve([0.25, 0.5, 0.75], [0.6, 0.9, 1.0], [5.0, 10.0, 24.0])
-    got = propose(curve, AdaptiveSettings())
-    assert [(p.lam, p.why) for p in got] == [(0.375, "centre"), (0.625, "pareto")]
-    capped = propose(curve, AdaptiveSettings(max_points=4))
-    assert [p.lam for p in capped] == [0.375]
+def test_smooth_step_wider_than_twice_the_reference_is_split_at_its_cheap_end():
+    # transition .2 -> .3; then +12 pts over .5 -> .9 (0.4 wide): the smooth judge cannot certify
+    # it, so a 0.1 step at its cheap end (.5, 20 tokens < 26): .6, before the centre's split
+    curve = step_curve([0.1, 0.2, 0.3, 0.4, 0.5, 0.9], [0.1, 0.1, 0.8, 0.8, 0.8, 0.92], [4, 4, 20, 20, 20, 26])
+    new = propose(curve, AdaptiveSettings(max_points=12))
+    assert (new[0].lam, new[0].why, new[0].cost) == (0.6, "smooth", 21.5)
+    assert split_point(0.5, 0.7, "smooth", 20, 26, 0.1) == 0.6 and split_point(0.5, 0.9, "smooth", 30, 26, 0.1) == 0.8
+
+
+def test_pareto_knee_until_a_merge_beats_a_parent():
+    # thinking parent 1.0 at 24 tokens; .6 matches it at 24 (no gain), .5 is cheaper: a merge in
+    # .5-.6 may match at fewer tokens -> .55; with .6 at 23 tokens (exact table means) the judge
+    # already holds and nothing is split
+    lams = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    acc, tok = [0.3, 0.3, 0.3, 0.3, 0.6, 1.0, 1.0, 1.0, 1.0], [4, 4, 4, 4, 14, 24, 24, 24, 24]
+
+    def curve(tokens):
+        pts = tuple(agg(x, a, t) for x, a, t in zip(lams, acc, tokens))
+        return Curve("p", "linear", "b", pts, agg(0.0, 0.3, 4, None), agg(1.0, 1.0, 24, None))
+
+    assert [(p.lam, p.why) for p in propose(curve(tok), AdaptiveSettings(max_points=12))] == [(0.55, "pareto")]
+    assert propose(curve(tok[:5] + [23] + tok[6:]), AdaptiveSettings(max_points=12)) == []
 
 
 @pytest.mark.parametrize("centre", [0.6, 0.65, 0.7])
@@ -86,7 +101,7 @@ def test_search_finds_the_dense_grids_centre_on_30_problems(centre, width):
 @pytest.mark.parametrize("raw, msg", [
     ({"strat": [0.5]}, "unknown key"), ({"target": 0.0}, "adaptive.target"),
     ({"start": [0.2, 0.4, 0.6], "max_points": 2}, "adaptive.max_points"), ({"centre": 1.5}, "adaptive.centre"),
-    ({"max_points": "many"}, "max_points an integer"),
+    ({"max_points": "many"}, "max_points an integer"), ({"min_step": 0.5}, "adaptive.min_step"),
 ])
 def test_settings_refuse_bad_input_with_one_line(raw, msg):
     with pytest.raises(ValueError, match=msg):
@@ -95,7 +110,7 @@ def test_settings_refuse_bad_input_with_one_line(raw, msg):
 
 def test_config_reads_lams_adaptive_and_the_probe_centre():
     cfg = SweepConfig.from_mapping({"pair": "tiny", "lams": "adaptive", "adaptive": {"centre": 0.5, "target": 0.04}})
-    assert cfg.lams == (0.25, 0.46, 0.5, 0.54, 0.75) and cfg.adaptive.resolution == 0.02
+    assert cfg.lams == (0.25, 0.46, 0.5, 0.54, 0.75) and cfg.adaptive.resolution == 0.01
     with pytest.raises(ValueError, match="needs lams: adaptive"):
         SweepConfig.from_mapping({"pair": "tiny", "adaptive": {"target": 0.05}})
 
@@ -118,8 +133,13 @@ def test_driver_runs_rounds_of_ordinary_sweeps_until_nothing_is_proposed():
     records, rounds = run_adaptive(cfg, run_fn=run_fn, n_boot=50)
     lams = rounds[-1].lams["linear"]
     assert calls[0] == (("linear",), (0.25, 0.5, 0.75)) and calls[-1][1] == lams
-    # bisection .5-.75 -> .625 -> .5625 -> .59375: the step sits in (.59375, .625), 0.03125 wide
-    assert lams == (0.25, 0.5, 0.5625, 0.5938, 0.625, 0.75)
+    # 5 points: support at the cheapest widest step (.125 -> .12 on the 0.01 lattice); 6: the
+    # logistic wins but the rise sits in .5-.75, wider than 0.1 -> .62, then .56; then (no
+    # transition point needed any more) the knee: thinking's accuracy first at .62, .56 cheaper
+    # -> .59 -> .6 (still wrong: correct iff lam > .6) -> .61; .6-.61 is one min_step wide
+    assert lams == (0.12, 0.25, 0.5, 0.56, 0.59, 0.6, 0.61, 0.62, 0.75)
+    assert [tuple(p.why for p in r.added["linear"]) for r in rounds[:-1]] == [
+        ("support",), ("centre",), ("centre",), ("pareto",), ("pareto",), ("pareto",)]
     assert not rounds[-1].added and rounds[-1].tokens == sum(r.generated_tokens for r in records)
 
 
