@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from html import escape
 
-from tabulate import tabulate
-
 from evals.claims.catalog import Verdict
 from evals.report import layout
 from evals.report.tables import CURVE_HEADERS, VERDICT_HEADERS, curve_rows, verdict_rows
+from evals.report.text_table import github_table
 
 
 def _md_cell(text) -> str:
@@ -20,7 +19,7 @@ def _md_cell(text) -> str:
 
 
 def _table(headers, rows) -> str:
-    return tabulate(rows, headers=[_md_cell(h) for h in headers], tablefmt="github")
+    return github_table([_md_cell(h) for h in headers], rows)
 
 
 def render_markdown(data: dict) -> str:
