@@ -1,5 +1,6 @@
-"""GitHub-Markdown tables, character for character as `tabulate(rows, headers, "github")`
-writes them, at a fraction of its cost for the cells a report holds.
+"""Text tables character for character as tabulate writes them -- GitHub Markdown
+(`github_table`, claims.md) and the terminal's wrapped verdict table (`simple_table`) --
+at a fraction of its cost for the cells a report holds.
 
 tabulate deduces every cell's type through several regexes and conversions; a report of
 50,000 rows has about a million cells, and tabulate took longer than judging them. Here a
@@ -11,13 +12,16 @@ column is either plain text or plain numbers is laid out directly, with tabulate
     "1e-05"); numbers align on their decimal point and the column sits flush right,
     header included;
   * any other column is text: cells stripped and flush left;
-  * a column is at least its header's width plus 2.
+  * a column is at least its header's width plus 2;
+  * a wrapped column is cut as tabulate's wrapper cuts it (textwrap, with long words cut
+    at the line's end), one table row taking as many lines as its tallest cell.
 Anything else (an empty cell, "True", "nan", "1_000", a non-ASCII name, a number tabulate
 would reprint, no rows) goes to tabulate itself, so the output never differs.
 """
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Sequence
 
 from tabulate import tabulate
@@ -66,30 +70,74 @@ def _numbers_as_printed(cells: list[str]) -> bool:
     return all((_DECIMAL.fullmatch(c) or _INT.fullmatch(c)) and format(float(c), "g") == c for c in cells)
 
 
-def _plain_column(header: str, cells: list[str]) -> list[str] | None:
-    """The column padded to its width, header first; None when tabulate must decide."""
+class _Wrap(textwrap.TextWrapper):
+    """tabulate's wrapper on ASCII text: a word longer than the line is cut at the line's
+    end (CPython's cuts it after a hyphen where it can)."""
+
+    def _handle_long_word(self, reversed_chunks, cur_line, cur_len, width):
+        space_left = 1 if width < 1 else width - cur_len
+        if self.break_long_words and space_left > 0:
+            chunk = reversed_chunks[-1]
+            cur_line.append(chunk[:space_left])
+            reversed_chunks[-1] = chunk[space_left:]
+        elif not cur_line:
+            cur_line.append(reversed_chunks.pop())
+
+
+def _plain_column(header: str, cells: list[str], wrap: int | None = None):
+    """(header, lines of each cell), padded to the column's width; None when tabulate must
+    decide. `wrap`: wrap text at that many characters, as maxcolwidths does."""
     if any(_is_text(c) for c in cells):  # one string makes the whole column text
-        cells = [c.strip() for c in cells]
-        width = max(len(header) + 2, max(map(len, cells)))
-        return [header.ljust(width)] + [c.ljust(width) for c in cells]
-    if not _numbers_as_printed(cells):
+        if wrap is None:
+            parts = [[c.strip()] for c in cells]
+        elif all(_is_text(c) and c == c.strip() for c in cells):
+            wrapper = _Wrap(width=wrap, break_long_words=True, break_on_hyphens=True)
+            parts = [wrapper.wrap(c) for c in cells]
+        else:
+            return None
+        width = max(len(header) + 2, max(len(line) for p in parts for line in p))
+        return header.ljust(width), [[line.ljust(width) for line in p] for p in parts]
+    if wrap is not None or not _numbers_as_printed(cells):
         return None
     points = [_after_point(c) for c in cells]
     most = max(points)
     cells = [c + " " * (most - p) for c, p in zip(cells, points)]
     width = max(len(header) + 2, max(map(len, cells)))
-    return [header.rjust(width)] + [c.rjust(width) for c in cells]
+    return header.rjust(width), [[c.rjust(width)] for c in cells]
+
+
+def _columns(headers, rows, wrap: dict[int, int]):
+    n = len(headers)
+    plain = (rows and all(isinstance(h, str) and h.isascii() and h.isprintable() for h in headers)
+             and all(len(r) == n and all(isinstance(c, str) and c.strip() and c.isascii() and c.isprintable()
+                                         for c in r) for r in rows))
+    if not plain:
+        return None
+    cols = [_plain_column(h, [r[i] for r in rows], wrap.get(i)) for i, h in enumerate(headers)]
+    return None if any(c is None for c in cols) else cols
 
 
 def github_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """tabulate(rows, headers=headers, tablefmt="github"), exactly."""
-    n = len(headers)
-    plain = (rows and all(isinstance(h, str) and h.isascii() and h.isprintable() for h in headers)
-             and all(len(r) == n and all(isinstance(c, str) and c and c.isascii() and c.isprintable()
-                                         for c in r) for r in rows))
-    cols = [_plain_column(h, [r[i] for r in rows]) for i, h in enumerate(headers)] if plain else None
-    if cols is None or any(c is None for c in cols):
+    cols = _columns(headers, rows, {})
+    if cols is None:
         return tabulate(rows, headers=list(headers), tablefmt="github")
-    lines = ["| " + " | ".join(cells) + " |" for cells in zip(*cols)]
-    lines.insert(1, "|" + "|".join("-" * (len(c[0]) + 2) for c in cols) + "|")
+    lines = ["| " + " | ".join(h for h, _ in cols) + " |",
+             "|" + "|".join("-" * (len(h) + 2) for h, _ in cols) + "|"]
+    lines += ["| " + " | ".join(cell[0] for cell in row) + " |" for row in zip(*(c for _, c in cols))]
+    return "\n".join(lines)
+
+
+def simple_table(headers: Sequence[str], rows: Sequence[Sequence[str]], wrap: dict[int, int]) -> str:
+    """tabulate(rows, headers=headers, tablefmt="simple", maxcolwidths=...) with column i
+    wrapped at wrap[i] characters, exactly (rows of several lines where a cell wraps)."""
+    cols = _columns(headers, rows, wrap)
+    if cols is None:
+        widths = [wrap.get(i) for i in range(len(headers))]
+        return tabulate(rows, headers=list(headers), tablefmt="simple", maxcolwidths=widths)
+    lines = ["  ".join(h for h, _ in cols).rstrip(), "  ".join("-" * len(h) for h, _ in cols)]
+    for row in zip(*(c for _, c in cols)):
+        for k in range(max(map(len, row))):
+            lines.append("  ".join(cell[k] if k < len(cell) else " " * len(h)
+                                   for cell, (h, _) in zip(row, cols)).rstrip())
     return "\n".join(lines)

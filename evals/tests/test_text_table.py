@@ -7,7 +7,7 @@ import pytest
 from tabulate import tabulate
 
 from evals.report import markdown
-from evals.report.text_table import github_table
+from evals.report.text_table import github_table, simple_table
 
 pytestmark = pytest.mark.fast
 
@@ -57,3 +57,35 @@ def test_whole_markdown_report_equals_tabulates(tmp_path, monkeypatch):
     monkeypatch.setattr(markdown, "github_table", lambda h, r: tabulate(r, headers=list(h), tablefmt="github"))
     assert fast == markdown.render_markdown(data)
     assert "|   lam |" in fast  # the numeric columns took the fast path's right alignment
+
+
+LONG = ("Phase transition: accuracy rises abruptly around lam=0.75 (CI 0.68-0.81); 10-90% width 0.10 [0.00, "
+        "0.39] against 0.20 allowed; the lam 0.7->0.8 step carries 90% of the +21.8 pts change.")
+
+
+@pytest.mark.parametrize("cells", [
+    [LONG, "short"], [LONG + " " + "x" * 130, "a-very-long-hyphenated-" * 6], ["w" * 95, "  padded  "],
+    ["5", LONG], [LONG, "two\nlines"], ["ünïcode " * 20, "b"], ["a", "b"]], ids=lambda c: repr(c)[:30])
+@pytest.mark.parametrize("width", [90, 12])
+def test_wrapped_simple_tables_equal_tabulate(cells, width):
+    rows = [["Phase transition", "pair0", "linear", "bench0", "holds", "902", c] for c in cells]
+    rows += [["Smooth curve", "p", "slerp", "b", "fails", "-", "x"]]
+    headers = ["claim", "pair", "method", "benchmark", "verdict", "samples", "evidence"]
+    want = tabulate(rows, headers=headers, tablefmt="simple", maxcolwidths=[None] * 6 + [width])
+    assert simple_table(headers, rows, {6: width}) == want
+
+
+def test_terminal_verdict_table_equals_tabulates(monkeypatch):
+    from evals.analysis.synthetic import synthetic_curve
+    from evals.claims.catalog import judge_all
+    from evals.report import tables
+
+    lams = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    curves = [synthetic_curve(m, lams, [0.2, 0.2, 0.3, 0.7, 0.8, 0.8], [100, 200, 300, 400, 500, 600],
+                              benchmark=b, n_problems=30) for b in ("aime", "gsm8k") for m in ("linear", "slerp")]
+    verdicts = judge_all(curves, n_boot=60, progress=False)
+    fast = tables.format_verdict_table(verdicts, note=True)
+    monkeypatch.setattr(tables, "simple_table", lambda h, r, wrap: tabulate(
+        r, headers=list(h), tablefmt="simple", maxcolwidths=[wrap.get(i) for i in range(len(h))]))
+    assert fast == tables.format_verdict_table(verdicts, note=True)
+    assert fast.count("\n") > len(verdicts) + 3  # evidence wrapped over several lines
