@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from html import escape
 
-from evals.claims.catalog import Verdict
 from evals.report import layout
 from evals.report.tables import CURVE_HEADERS, VERDICT_HEADERS, curve_rows, verdict_rows
 from evals.report.text_table import github_table
@@ -23,7 +22,7 @@ def _table(headers, rows) -> str:
 
 
 def render_markdown(data: dict) -> str:
-    verdicts = [Verdict.from_dict(v) for v in data["verdicts"]]
+    verdicts = layout.row_verdicts(data)
     known = layout.known_reasons(data)
     s = layout.summary(data)
     out = [f"# Claim verification: run {_md_cell(data['run_id'])}", "", f"Created {_md_cell(data['created'])}.", "",

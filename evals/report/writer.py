@@ -16,6 +16,7 @@ import secrets
 import shutil
 import tempfile
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -42,6 +43,12 @@ def curve_summary(curve: Curve, thresholds: Thresholds, *, n_boot: int = 1000, s
                                     min_problems=thresholds.min_problems))
 
 
+def verdict_dict(v: Verdict) -> dict:
+    """v.to_dict() without its deep copy: the numbers are the verdict's own JSON-safe values
+    (Verdict makes them so), shared, not copied -- a report only reads them."""
+    return {f.name: getattr(v, f.name) for f in fields(Verdict)}
+
+
 def build_report_data(curves: Sequence[Curve], verdicts: Sequence[Verdict], run_id: str,
                       meta: Mapping | None = None, thresholds: Thresholds | None = None, *,
                       n_boot: int = 1000, seed: int = 0,
@@ -65,7 +72,7 @@ def build_report_data(curves: Sequence[Curve], verdicts: Sequence[Verdict], run_
         "counts": count_verdicts(verdicts),
         "note": multiplicity_note(verdicts, th.level),
         "smoke_run": smoke_run_line(curves, th),
-        "verdicts": [v.to_dict() for v in verdicts],
+        "verdicts": [verdict_dict(v) for v in verdicts],
         "curves": [{"pair": c.pair, "method": c.method, "benchmark": c.benchmark,
                     "family": c.family, "parents_inferred": c.parents_inferred,
                     "points": summaries[id(c)]} for c in curves],
@@ -145,10 +152,14 @@ def write_report(curves: Sequence[Curve], verdicts: Sequence[Verdict], out_root:
     try:
         if plots and curves:
             data["plots"] = write_plots(curves, summaries, tmp)
-        (tmp / "claims.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
-                                         encoding="utf-8")
-        (tmp / "claims.md").write_text(render_markdown(data), encoding="utf-8")
-        (tmp / "claims.html").write_text(render_html(data), encoding="utf-8")
+        files = {"claims.json": lambda: json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+                 "claims.md": lambda: render_markdown(data), "claims.html": lambda: render_html(data)}
+        # a bar on a terminal, for big reports only (each file takes seconds at 50,000 rows)
+        bar = tqdm(files.items(), desc="writing report", unit="file", leave=False,
+                   disable=None if len(verdicts) >= 2000 else True)
+        for name, text in bar:
+            bar.set_postfix_str(name)
+            (tmp / name).write_text(text(), encoding="utf-8")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
         final = root / run_id
         if final.exists():
