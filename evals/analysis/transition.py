@@ -152,11 +152,19 @@ def _aicc(sse: float, n: int, k: int) -> float | None:
 
 
 def fit_logistic(lam, acc) -> LogisticFit:
-    """Logistic fit of one curve (needs >= 4 distinct lams)."""
+    """Logistic fit of one curve (needs >= 4 distinct lams). The phase-transition and
+    smoothness judges fit the same point estimates: the fit is made once (cached on the
+    values' bytes, so -0.0 and 0.0 or two NaNs are told apart exactly as the fit would)."""
     lam, acc = np.asarray(lam, dtype=float), np.asarray(acc, dtype=float)
     if lam.shape != acc.shape or len(np.unique(lam)) < 4:
         raise ValueError(f"fit_logistic: need >= 4 distinct lams with one accuracy each, got "
                          f"lams {lam.tolist()}")
+    return _fit_logistic(np.ascontiguousarray(lam).tobytes(), np.ascontiguousarray(acc).tobytes())
+
+
+@lru_cache(maxsize=256)
+def _fit_logistic(lam_b: bytes, acc_b: bytes) -> LogisticFit:
+    lam, acc = np.frombuffer(lam_b).copy(), np.frombuffer(acc_b).copy()  # fresh arrays, as callers pass
     f = fit_many(lam, acc[None, :])
     sse, sse_line = float(f["sse"][0]), float(_line_sse(lam, acc))
     a_log, a_line = _aicc(sse, len(lam), 4), _aicc(sse_line, len(lam), 2)
