@@ -1,6 +1,6 @@
 """Time and peak RSS of `spectrum analyze` on a generated outside table.
 
-    PYTHONPATH=$PWD python perf/analyze_bench.py [ROWS] [--plots] [--baseline REV]
+    PYTHONPATH=$PWD python perf/analyze_bench.py [ROWS] [--plots] [--baseline REV] [--workers N]
 
 Writes a table of ROWS rows (default 50,000): pairs x benchmarks x 5 methods x 11 lams
 plus the two parents, accuracies from a noisy logistic (some curves flat, some with a
@@ -9,7 +9,9 @@ the peak RSS of the analysis process (it runs in a child so only the analysis co
 CPU seconds too, since wall time on a shared machine mostly measures the others.
 `--baseline REV` also runs git revision REV of the current directory's repository
 (exported with `git archive` into a temporary folder) on the same table and prints the
-ratios, so before and after come from one run.
+ratios, so before and after come from one run. `--workers N` passes --judge-workers N to
+this revision's run (default: every usable CPU). CPU seconds include the judging workers
+(reaped children); peak RSS is the largest single process's (forked workers share pages).
 """
 from __future__ import annotations
 
@@ -52,10 +54,10 @@ def write_table(path: Path, rows: int, seed: int = 0) -> int:
     return written
 
 
-def run_analyze(table: Path, code: Path, out: Path, plots: bool) -> dict:
+def run_analyze(table: Path, code: Path, out: Path, plots: bool, extra: list[str] = ()) -> dict:
     """One `spectrum analyze` in a child importing `code`: wall s, CPU s, peak RSS MB."""
     cmd = [sys.executable, "-m", "evals.cli", "analyze", str(table), "--report-dir", str(out),
-           "--run-id", "bench"] + ([] if plots else ["--no-plots"])
+           "--run-id", "bench"] + ([] if plots else ["--no-plots"]) + list(extra)
     env = {**os.environ, "PYTHONPATH": str(code)}
     t0 = time.perf_counter()
     child = subprocess.Popen(cmd, cwd=code, env=env, stdout=subprocess.DEVNULL)
@@ -75,6 +77,7 @@ def main() -> None:
     args = sys.argv[1:]
     rows = int(args[0]) if args and args[0].isdigit() else 50_000
     base = args[args.index("--baseline") + 1] if "--baseline" in args else None
+    workers = ["--judge-workers", args[args.index("--workers") + 1]] if "--workers" in args else []
     here = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as tmp:
         table = Path(tmp) / "big.csv"
@@ -86,7 +89,7 @@ def main() -> None:
             tar = subprocess.run(["git", "archive", base], check=True, capture_output=True).stdout  # the cwd repo
             subprocess.run(["tar", "-x", "-C", str(old)], input=tar, check=True)
             runs["baseline"] = run_analyze(table, old, Path(tmp) / "out-base", "--plots" in args)
-        runs["this"] = run_analyze(table, here, Path(tmp) / "out", "--plots" in args)
+        runs["this"] = run_analyze(table, here, Path(tmp) / "out", "--plots" in args, workers)
     for name, r in runs.items():
         report(name, written, r)
     if base:

@@ -85,12 +85,19 @@ class Resamples:
 
 
 def resample(points: Sequence[Point], *, n_boot: int = 1000, seed: int = 0) -> Resamples:
-    """Resample all `points` (one pair and benchmark) together; see the module docstring."""
+    """Resample all `points` (one pair and benchmark) together; see the module docstring.
+    The same points (the same objects, in the same order) give the same Resamples object:
+    several judges of a curve read one series, and its arrays are read-only."""
     pts = tuple(points)
     if not pts:
         raise ValueError("resample: no points given")
     if n_boot < 10:
         raise ValueError(f"resample: n_boot={n_boot} is too small for a CI; use >= 100")
+    return _resample(pts, n_boot, seed)
+
+
+@lru_cache(maxsize=32)  # keyed on the points themselves (hashed by identity, kept alive here)
+def _resample(pts: tuple[Point, ...], n_boot: int, seed: int) -> Resamples:
     groups = {(p.pair, p.benchmark) for p in pts}
     if len(groups) != 1:
         raise ValueError(f"resample: points span several (pair, benchmark) groups {sorted(groups)}; "
@@ -130,6 +137,8 @@ def resample(points: Sequence[Point], *, n_boot: int = 1000, seed: int = 0) -> R
         rep["correct"][:, i] = binomial_draws(pair, bench, p.method, repr(p.lam), p.n, p.accuracy, n_boot, seed)
         if p.mean_tokens is not None:
             hat["tokens"][i] = rep["tokens"][:, i] = p.mean_tokens
+    for a in (*hat.values(), *rep.values()):
+        a.setflags(write=False)
     return Resamples(pts, hat["correct"], hat["tokens"], hat["malformed"],
                      rep["correct"], rep["tokens"], rep["malformed"])
 
@@ -180,6 +189,6 @@ def simultaneous_ci(hat, reps, level: float = 0.95) -> tuple[np.ndarray, np.ndar
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(se > 0, np.abs(r - h) / np.where(se > 0, se, 1.0), 0.0)
     z = np.where(np.isnan(z), 0.0, z)
-    c = float(np.quantile(z.max(axis=1), level))
+    c = quantile_sorted(np.sort(z.max(axis=1)), level)  # = np.quantile(..., level), bit for bit
     lo[ok], hi[ok] = h - c * se, h + c * se
     return lo, hi

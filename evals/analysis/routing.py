@@ -31,25 +31,30 @@ def _q(c, t_d, t_t):
     return np.clip(q, 0.0, 1.0), q
 
 
-def routing_gain(rs: Resamples, merge: int, direct: int, think: int,
-                 level: float = 0.95) -> RoutingGain:
+def _point(rs: Resamples, merge: int, direct: int, think: int) -> tuple[float, float, bool]:
+    """(gain, q, clipped) of the point estimates."""
     q_hat, raw = _q(rs.tokens_hat[merge], rs.tokens_hat[direct], rs.tokens_hat[think])
     mix = (1 - q_hat) * rs.acc_hat[direct] + q_hat * rs.acc_hat[think]
+    return float(rs.acc_hat[merge] - mix), float(q_hat), bool(raw < 0 or raw > 1)
+
+
+def _replicates(rs: Resamples, merge: int, direct: int, think: int) -> np.ndarray:
     q_rep, _ = _q(rs.tokens[:, merge], rs.tokens[:, direct], rs.tokens[:, think])
-    mix_rep = (1 - q_rep) * rs.acc[:, direct] + q_rep * rs.acc[:, think]
-    return RoutingGain(float(rs.acc_hat[merge] - mix), ci(rs.acc[:, merge] - mix_rep, level),
-                       float(q_hat), bool(raw < 0 or raw > 1))
+    return rs.acc[:, merge] - ((1 - q_rep) * rs.acc[:, direct] + q_rep * rs.acc[:, think])
+
+
+def routing_gain(rs: Resamples, merge: int, direct: int, think: int,
+                 level: float = 0.95) -> RoutingGain:
+    gain, q, clipped = _point(rs, merge, direct, think)
+    return RoutingGain(gain, ci(_replicates(rs, merge, direct, think), level), q, clipped)
 
 
 def routing_gains(rs: Resamples, merges: list[int], direct: int, think: int,
                   level: float = 0.95) -> list[RoutingGain]:
     """routing_gain for several merge columns, with CIs that hold jointly over them."""
-    single = [routing_gain(rs, m, direct, think, level) for m in merges]
     if len(merges) < 2:
-        return single
-    reps = []
-    for m in merges:
-        q_rep, _ = _q(rs.tokens[:, m], rs.tokens[:, direct], rs.tokens[:, think])
-        reps.append(rs.acc[:, m] - ((1 - q_rep) * rs.acc[:, direct] + q_rep * rs.acc[:, think]))
-    lo, hi = simultaneous_ci([g.gain for g in single], np.stack(reps, axis=1), level)
-    return [RoutingGain(g.gain, (float(a), float(b)), g.q, g.clipped) for g, a, b in zip(single, lo, hi)]
+        return [routing_gain(rs, m, direct, think, level) for m in merges]
+    points = [_point(rs, m, direct, think) for m in merges]
+    reps = np.stack([_replicates(rs, m, direct, think) for m in merges], axis=1)
+    lo, hi = simultaneous_ci([g for g, _, _ in points], reps, level)
+    return [RoutingGain(g, (float(a), float(b)), q, clipped) for (g, q, clipped), a, b in zip(points, lo, hi)]

@@ -17,11 +17,27 @@ from evals.analysis.bootstrap import Resamples, ci, resample, simultaneous_ci
 from evals.analysis.points import Curve
 
 
+def average_ranks(a) -> np.ndarray:
+    """scipy.stats.rankdata(a, axis=-1) of a [B, n] array, value for value: ties get the
+    average of their ranks, a row holding NaN is all NaN. A value with `less` smaller and
+    `le` smaller-or-equal entries in its row has average rank (less + le + 1) / 2, a whole
+    or half number, exact in floating point; one [B, n, n] comparison ranks every row
+    (rankdata's per-row sort cost 0.4 ms for 1000 rows of 11). Long rows go to rankdata."""
+    a = np.atleast_2d(np.asarray(a, dtype=float))
+    if a.shape[1] > 64:
+        return rankdata(a, axis=1)
+    less = (a[:, None, :] < a[:, :, None]).sum(axis=2)
+    le = (a[:, None, :] <= a[:, :, None]).sum(axis=2)
+    ranks = (less + le + 1) / 2.0
+    ranks[np.isnan(a).any(axis=1)] = np.nan
+    return ranks
+
+
 def spearman_many(x, y) -> np.ndarray:
     """Spearman rho between x [n] and each row of y [B, n] (ties get average ranks);
     NaN for a constant row."""
-    rx = rankdata(np.asarray(x, dtype=float))
-    ry = rankdata(np.atleast_2d(np.asarray(y, dtype=float)), axis=1)
+    rx = average_ranks(np.asarray(x, dtype=float)[None, :])[0]
+    ry = average_ranks(y)
     rx = rx - rx.mean()
     ry = ry - ry.mean(axis=1, keepdims=True)
     den = np.sqrt((rx * rx).sum() * (ry * ry).sum(axis=1))

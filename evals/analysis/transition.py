@@ -92,7 +92,10 @@ def grid_cells(lam: tuple[float, ...]) -> GridCells:
 def best_cells(g: GridCells, cells: np.ndarray, yb: np.ndarray, out: dict, sl) -> None:
     """Best of `cells` (ascending cell indices) for each row of yb, written to out[*][sl].
     Among cells that tie (a clean step between two lams) c is the middle of the tied c's:
-    cells are c-major, so they run from the first to the last tied cell."""
+    cells are c-major, so they run from the first to the last tied cell. The tied cells are
+    read off one `flatnonzero` of the tie mask (row-major, so each row's hits are sorted and
+    its first and last hit are its first and last tied cell): the same comparisons as two
+    boolean argmaxes, without the slow reversed pass."""
     rows = np.arange(len(yb))
     yc = yb - yb.mean(axis=1, keepdims=True)
     # all cells: the cached array itself (a copy can round the product's last bits differently)
@@ -101,10 +104,16 @@ def best_cells(g: GridCells, cells: np.ndarray, yb: np.ndarray, out: dict, sl) -
     np.abs(z, out=z)
     k = z.argmax(axis=1)
     best2 = z[rows, k] ** 2
-    # the tie rule z^2 >= best^2 - 1e-9 max(best^2, 1e-12), on |z|
+    # the tie rule z^2 >= best^2 - 1e-9 max(best^2, 1e-12), on |z|; every row ties with itself
     tied = z >= np.sqrt(np.maximum(best2 - 1e-9 * np.maximum(best2, 1e-12), 0.0))[:, None]
-    first = cells[tied.argmax(axis=1)]
-    last = cells[len(cells) - 1 - tied[:, ::-1].argmax(axis=1)]
+    hit = np.flatnonzero(tied)
+    new_row = np.flatnonzero(np.diff(hit // z.shape[1]))
+    if len(hit) and len(new_row) == len(yb) - 1:
+        first = cells[hit[np.concatenate(([0], new_row + 1))] - rows * z.shape[1]]
+        last = cells[hit[np.concatenate((new_row, [len(hit) - 1]))] - rows * z.shape[1]]
+    else:  # a NaN row ties nowhere: the argmaxes' answer (first and last cell)
+        first = cells[tied.argmax(axis=1)]
+        last = cells[len(cells) - 1 - tied[:, ::-1].argmax(axis=1)]
     gi = cells[k]
     out["c"][sl] = (g.cc[first] + g.cc[last]) / 2.0
     out["w"][sl] = g.ww[gi]
@@ -143,11 +152,19 @@ def _aicc(sse: float, n: int, k: int) -> float | None:
 
 
 def fit_logistic(lam, acc) -> LogisticFit:
-    """Logistic fit of one curve (needs >= 4 distinct lams)."""
+    """Logistic fit of one curve (needs >= 4 distinct lams). The phase-transition and
+    smoothness judges fit the same point estimates: the fit is made once (cached on the
+    values' bytes, so -0.0 and 0.0 or two NaNs are told apart exactly as the fit would)."""
     lam, acc = np.asarray(lam, dtype=float), np.asarray(acc, dtype=float)
     if lam.shape != acc.shape or len(np.unique(lam)) < 4:
         raise ValueError(f"fit_logistic: need >= 4 distinct lams with one accuracy each, got "
                          f"lams {lam.tolist()}")
+    return _fit_logistic(np.ascontiguousarray(lam).tobytes(), np.ascontiguousarray(acc).tobytes())
+
+
+@lru_cache(maxsize=256)
+def _fit_logistic(lam_b: bytes, acc_b: bytes) -> LogisticFit:
+    lam, acc = np.frombuffer(lam_b).copy(), np.frombuffer(acc_b).copy()  # fresh arrays, as callers pass
     f = fit_many(lam, acc[None, :])
     sse, sse_line = float(f["sse"][0]), float(_line_sse(lam, acc))
     a_log, a_line = _aicc(sse, len(lam), 4), _aicc(sse_line, len(lam), 2)

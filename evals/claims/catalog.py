@@ -11,18 +11,20 @@ One place to read:
     (the linear curve of the same variant: same schedule and paper_compat tags, else none)
   * `plan_claims(pairs, methods, benchmarks)`: the (claim, pair, method, benchmark) cases,
     from labels alone -- so a test suite can parametrize before any result exists.
-  * `judge_case(case, curves)` / `judge_all(curves)`: the Verdicts.
+  * `judge_case(case, curves)` / `judge_all(curves)`: the Verdicts (`judge_groups`: per
+    (pair, benchmark) group, on several processes if asked).
 A case whose curve has no results is "inconclusive" with that reason; so is one whose points
 hold fewer than `Thresholds.min_problems` problems or `min_samples` samples (a smoke run).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from tqdm import tqdm
 
 from evals.analysis.points import Curve
+from evals.analysis.workers import ordered_map
 from evals.method_labels import method_base, method_family
 from evals.claims.judges_compare import judge_linear_vs_slerp, judge_sparse_degradation
 from evals.claims.judges_curve import (TITLES, judge_no_collapse, judge_pareto,
@@ -33,7 +35,7 @@ from evals.method_labels import method_variant, variant_label  # a comparison's 
 
 __all__ = [
     "CLAIMS", "CURVE_CLAIMS", "TITLES", "STATUSES", "ClaimCase", "Thresholds", "Verdict",
-    "plan_claims", "judge_case", "judge_all", "count_verdicts", "multiplicity_note",
+    "plan_claims", "judge_case", "judge_all", "judge_groups", "sort_verdicts", "count_verdicts", "multiplicity_note",
     "judge_phase_transition", "judge_smooth", "judge_no_collapse", "judge_pareto",
     "judge_routing_gain", "judge_sparse_degradation", "judge_linear_vs_slerp",
 ]
@@ -132,22 +134,48 @@ def judge_case(case: ClaimCase, curves: Sequence[Curve], thresholds: Thresholds 
     return judge_linear_vs_slerp(ref, curve, th, **kw)
 
 
-def judge_all(curves: Sequence[Curve], thresholds: Thresholds | None = None, *,
-              claims: Iterable[str] | None = None,
-              movement: Mapping[str, Mapping[str, float]] | None = None, n_boot: int = 1000,
-              seed: int = 0, progress: bool | None = None) -> list[Verdict]:
-    """Verdicts for every claim that applies to these curves (see plan_claims), judged one
-    (pair, benchmark) group at a time (a case only ever compares curves of its own group, so
-    no look-up runs over every curve), with a progress bar on a terminal (`progress`: None =
-    when stderr is a terminal). Sorted by claim, pair, benchmark."""
+def judge_groups(curves: Sequence[Curve], thresholds: Thresholds | None = None, *,
+                 claims: Iterable[str] | None = None,
+                 movement: Mapping[str, Mapping[str, float]] | None = None, n_boot: int = 1000,
+                 seed: int = 0, progress: bool | None = None, workers: int = 1,
+                 after: Callable[[list[Curve]], object] | None = None
+                 ) -> list[tuple[list[Curve], list[Verdict], object]]:
+    """(curves, verdicts, after(curves) or None) per (pair, benchmark) group, in first-seen
+    order. A case only ever compares curves of its own group, so no look-up runs over every
+    curve, and groups are judged on `workers` processes (evals.analysis.workers: the same
+    verdicts whichever process judges a group). `after` runs right after a group is judged,
+    in the same process, while that group's cached bootstrap draws are still at hand (the
+    report's per-curve tables reuse them). A progress bar on a terminal (`progress`: None
+    = when stderr is a terminal)."""
     groups: dict[tuple[str, str], list[Curve]] = {}
     for c in curves:
         groups.setdefault((c.pair, c.benchmark), []).append(c)
-    verdicts = []
-    for (pair, bench), group in tqdm(groups.items(), desc="judging", unit="pair/benchmark",
-                                     disable=None if progress is None else not progress):
-        for case in plan_claims([pair], [c.method for c in group], [bench], claims):
-            verdicts.append(judge_case(case, group, thresholds, movement=movement,
-                                       n_boot=n_boot, seed=seed))
+
+    def judge_group(item):
+        (pair, bench), group = item
+        vs = [judge_case(case, group, thresholds, movement=movement, n_boot=n_boot, seed=seed)
+              for case in plan_claims([pair], [c.method for c in group], [bench], claims)]
+        return vs, (after(group) if after is not None else None)
+
+    done = ordered_map(judge_group, groups.items(), workers)
+    bar = tqdm(done, desc="judging", unit="pair/benchmark", total=len(groups),
+               disable=None if progress is None else not progress)
+    return [(group, vs, extra) for group, (vs, extra) in zip(groups.values(), bar)]
+
+
+def judge_all(curves: Sequence[Curve], thresholds: Thresholds | None = None, *,
+              claims: Iterable[str] | None = None,
+              movement: Mapping[str, Mapping[str, float]] | None = None, n_boot: int = 1000,
+              seed: int = 0, progress: bool | None = None, workers: int = 1) -> list[Verdict]:
+    """Verdicts for every claim that applies to these curves (see plan_claims), judged one
+    (pair, benchmark) group at a time (judge_groups). Sorted by claim, pair, benchmark."""
+    verdicts = [v for _, vs, _ in judge_groups(curves, thresholds, claims=claims, movement=movement,
+                                               n_boot=n_boot, seed=seed, progress=progress,
+                                               workers=workers) for v in vs]
+    return sort_verdicts(verdicts)
+
+
+def sort_verdicts(verdicts: Iterable[Verdict]) -> list[Verdict]:
+    """By claim (report order), pair, benchmark; stable, so methods keep their order."""
     order = {c: i for i, c in enumerate(CLAIMS)}
     return sorted(verdicts, key=lambda v: (order[v.claim], v.pair, v.benchmark))

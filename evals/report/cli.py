@@ -38,12 +38,24 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap-seed", type=int, default=0,
                    help="seeds the bootstrap over problems behind every interval (default 0)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--judge-workers", type=_workers, default=None, help="processes judging (pair, benchmark) "
+                   "groups side by side (default: every CPU this process may use; 1: judge here)")
+
+
+def _workers(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--judge-workers must be a whole number >= 1, got {text!r}")
+    return n
 
 
 def finish(curves, meta: dict, args) -> int:
     verdicts, out, th = judge_and_report(curves, meta, report_dir=args.report_dir, run_id=args.run_id,
                                          n_boot=args.n_boot, bootstrap_seed=args.bootstrap_seed,
-                                         plots=not args.no_plots)
+                                         plots=not args.no_plots, workers=getattr(args, "judge_workers", None))
     print(format_verdict_table(verdicts, note=True, level=th.level))
     smoke = smoke_run_line(curves, th)
     if smoke is not None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from html import escape
 
-from evals.claims.catalog import Verdict
 from evals.report import layout
 from evals.report.tables import CURVE_HEADERS, VERDICT_HEADERS, curve_notes, curve_rows, verdict_rows
 
@@ -74,7 +73,7 @@ def _matrix(m: dict, known: dict) -> str:
 
 
 def render_html(data: dict) -> str:
-    verdicts = [Verdict.from_dict(v) for v in data["verdicts"]]
+    verdicts = layout.row_verdicts(data)
     known = layout.known_reasons(data)
     groups = layout.plot_groups(data)
     toc = [("summary", "Summary")] + ([("plots", "Plots")] if groups else []) + [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from evals.claims.catalog import CLAIMS, TITLES
+from evals.claims.catalog import CLAIMS, TITLES, Verdict
 from evals.report.plots import plot_tag
 
 def verdict_anchor(i: int) -> str:
@@ -79,6 +79,13 @@ def known_key_of(matrix: dict, title: str, method: str) -> tuple:
     """The known-findings key of one matrix cell (claim title back to its name)."""
     claim = next((c for c in CLAIMS if TITLES.get(c, c) == title), title)
     return (claim, matrix["pair"], method, matrix["benchmark"])
+
+
+def row_verdicts(data: dict) -> list[Verdict]:
+    """data['verdicts'] as the Verdicts the evidence rows are read from (tables.verdict_rows
+    reads the sample count alone of their numbers, so the rest is not rebuilt)."""
+    return [Verdict.from_dict({**v, "numbers": {k: v["numbers"][k] for k in ("samples",) if k in v["numbers"]}})
+            for v in data["verdicts"]]
 
 
 def known_reasons(data: dict) -> dict[tuple, str]:

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from html import escape
 
-from tabulate import tabulate
-
-from evals.claims.catalog import Verdict
 from evals.report import layout
 from evals.report.tables import CURVE_HEADERS, VERDICT_HEADERS, curve_notes, curve_rows, verdict_rows
+from evals.report.text_table import github_table
 
 
 def _md_cell(text) -> str:
@@ -20,11 +18,11 @@ def _md_cell(text) -> str:
 
 
 def _table(headers, rows) -> str:
-    return tabulate(rows, headers=[_md_cell(h) for h in headers], tablefmt="github")
+    return github_table([_md_cell(h) for h in headers], rows)
 
 
 def render_markdown(data: dict) -> str:
-    verdicts = [Verdict.from_dict(v) for v in data["verdicts"]]
+    verdicts = layout.row_verdicts(data)
     known = layout.known_reasons(data)
     s = layout.summary(data)
     out = [f"# Claim verification: run {_md_cell(data['run_id'])}", "", f"Created {_md_cell(data['created'])}.", "",

@@ -12,6 +12,7 @@ from tabulate import tabulate
 
 from evals.claims.catalog import CLAIMS, TITLES, Verdict
 from evals.claims.verdicts import multiplicity_note
+from evals.report.text_table import simple_table
 
 VERDICT_HEADERS = ["claim", "pair", "method", "benchmark", "verdict", "samples", "evidence"]
 CURVE_HEADERS = ["lam", "role", "accuracy [CI]", "tokens", "thinks", "truncated", "malformed", "n"]
@@ -39,8 +40,9 @@ def format_verdict_table(verdicts: Sequence[Verdict], *, tablefmt: str = "simple
     verdicts = list(verdicts)
     if not verdicts:
         return "no claims were judged"
-    table = tabulate(verdict_rows(verdicts), headers=VERDICT_HEADERS, tablefmt=tablefmt,
-                     maxcolwidths=[None, None, None, None, None, None, width])
+    rows = verdict_rows(verdicts)
+    table = (simple_table(VERDICT_HEADERS, rows, {len(VERDICT_HEADERS) - 1: width}) if tablefmt == "simple" else
+             tabulate(rows, headers=VERDICT_HEADERS, tablefmt=tablefmt, maxcolwidths=[None] * 6 + [width]))
     return f"{table}\n{multiplicity_note(verdicts, level)}" if note else table
 
 

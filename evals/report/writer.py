@@ -16,6 +16,7 @@ import secrets
 import shutil
 import tempfile
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -36,17 +37,32 @@ def default_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
 
+def curve_summary(curve: Curve, thresholds: Thresholds, *, n_boot: int = 1000, seed: int = 0) -> list[dict]:
+    """A curve's per-point rows for the report (summarize_curve, JSON-safe)."""
+    return jsonable(summarize_curve(curve, n_boot=n_boot, seed=seed, level=thresholds.level,
+                                    min_problems=thresholds.min_problems))
+
+
+def verdict_dict(v: Verdict) -> dict:
+    """v.to_dict() without its deep copy: the numbers are the verdict's own JSON-safe values
+    (Verdict makes them so), shared, not copied -- a report only reads them."""
+    return {f.name: getattr(v, f.name) for f in fields(Verdict)}
+
+
 def build_report_data(curves: Sequence[Curve], verdicts: Sequence[Verdict], run_id: str,
                       meta: Mapping | None = None, thresholds: Thresholds | None = None, *,
                       n_boot: int = 1000, seed: int = 0,
-                      known: Mapping[tuple, str] | None = None) -> tuple[dict, dict[int, list[dict]]]:
+                      known: Mapping[tuple, str] | None = None,
+                      summaries: Mapping[int, list[dict]] | None = None) -> tuple[dict, dict[int, list[dict]]]:
     """The JSON document of a report, plus per-curve summary rows keyed by id(curve).
     `known`: known findings {(claim, pair, method, benchmark): reason}; the verdicts they
-    name are marked in the report."""
+    name are marked in the report. `summaries`: curve_summary rows already made (judging
+    makes them while each group's bootstrap draws are cached), keyed by id(curve)."""
     th = thresholds or Thresholds()
-    summaries = {id(c): jsonable(summarize_curve(c, n_boot=n_boot, seed=seed, level=th.level,
-                                                  min_problems=th.min_problems))
-                 for c in tqdm(curves, desc="curve tables", unit="curve", disable=None)}
+    summaries = dict(summaries or {})
+    todo = [c for c in curves if id(c) not in summaries]
+    for c in tqdm(todo, desc="curve tables", unit="curve", disable=None if len(todo) > 1 else True):
+        summaries[id(c)] = curve_summary(c, th, n_boot=n_boot, seed=seed)
     data = {
         "run_id": run_id,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -56,7 +72,7 @@ def build_report_data(curves: Sequence[Curve], verdicts: Sequence[Verdict], run_
         "counts": count_verdicts(verdicts),
         "note": multiplicity_note(verdicts, th.level),
         "smoke_run": smoke_run_line(curves, th),
-        "verdicts": [v.to_dict() for v in verdicts],
+        "verdicts": [verdict_dict(v) for v in verdicts],
         "curves": [{"pair": c.pair, "method": c.method, "benchmark": c.benchmark,
                     "family": c.family, "parents_inferred": c.parents_inferred,
                     "points": summaries[id(c)]} for c in curves],
@@ -118,8 +134,10 @@ def _update_latest(root: Path, run_id: str) -> None:
 def write_report(curves: Sequence[Curve], verdicts: Sequence[Verdict], out_root: str | Path = "reports",
                  run_id: str | None = None, meta: Mapping | None = None, *,
                  thresholds: Thresholds | None = None, n_boot: int = 1000, seed: int = 0,
-                 plots: bool = True, known: Mapping[tuple, str] | None = None) -> Path:
-    """Write the report and point `<out_root>/latest` at it; returns the report folder."""
+                 plots: bool = True, known: Mapping[tuple, str] | None = None,
+                 summaries: Mapping[int, list[dict]] | None = None) -> Path:
+    """Write the report and point `<out_root>/latest` at it; returns the report folder.
+    `summaries`: per-curve rows already made (see build_report_data)."""
     run_id = run_id or default_run_id()
     if not _RUN_ID.match(run_id) or run_id == "latest":
         raise ValueError(f"run id {run_id!r}: use letters, digits, '.', '_' or '-' (and not "
@@ -128,16 +146,20 @@ def write_report(curves: Sequence[Curve], verdicts: Sequence[Verdict], out_root:
     root.mkdir(parents=True, exist_ok=True)
     curves, verdicts = list(curves), list(verdicts)
     data, summaries = build_report_data(curves, verdicts, run_id, meta, thresholds,
-                                        n_boot=n_boot, seed=seed, known=known)
+                                        n_boot=n_boot, seed=seed, known=known, summaries=summaries)
     clean_stale_temps(root)
     tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.tmp-{os.getpid()}.", dir=root))
     try:
         if plots and curves:
             data["plots"] = write_plots(curves, summaries, tmp)
-        (tmp / "claims.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
-                                         encoding="utf-8")
-        (tmp / "claims.md").write_text(render_markdown(data), encoding="utf-8")
-        (tmp / "claims.html").write_text(render_html(data), encoding="utf-8")
+        files = {"claims.json": lambda: json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+                 "claims.md": lambda: render_markdown(data), "claims.html": lambda: render_html(data)}
+        # a bar on a terminal, for big reports only (each file takes seconds at 50,000 rows)
+        bar = tqdm(files.items(), desc="writing report", unit="file", leave=False,
+                   disable=None if len(verdicts) >= 2000 else True)
+        for name, text in bar:
+            bar.set_postfix_str(name)
+            (tmp / name).write_text(text(), encoding="utf-8")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
         final = root / run_id
         if final.exists():

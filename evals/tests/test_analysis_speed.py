@@ -71,3 +71,33 @@ def test_dominance_scores_use_each_columns_own_spread():
         da, dt = rs.acc[:, m] - rs.acc[:, p], rs.tokens[:, m] - rs.tokens[:, p]
         want = min(d.d_acc / np.nanstd(da), -d.d_tokens / np.nanstd(dt))
         assert d.score == float(want)
+
+
+@pytest.mark.parametrize("kind", ["normal", "ties", "constant", "nan", "one_row", "long"])
+def test_average_ranks_equal_scipy_rankdata(kind):
+    from scipy.stats import rankdata
+
+    from evals.analysis.smoothness import average_ranks
+
+    rng = np.random.default_rng(len(kind))
+    a = {"normal": rng.normal(size=(200, 11)), "ties": rng.integers(0, 4, size=(200, 11)) * 0.5,
+         "constant": np.full((5, 11), 3.0), "one_row": rng.integers(0, 3, size=(1, 7)).astype(float),
+         "nan": rng.integers(0, 4, size=(50, 11)).astype(float), "long": rng.integers(0, 9, size=(20, 80)) * 1.0}[kind]
+    if kind == "nan":
+        a[[3, 17], [2, 9]] = np.nan
+    want = rankdata(a, axis=1)
+    np.testing.assert_array_equal(average_ranks(a), want)  # NaN rows: NaN in both
+
+
+def test_simultaneous_ci_uses_numpys_quantile():
+    from evals.analysis.bootstrap import simultaneous_ci
+
+    rng = np.random.default_rng(4)
+    reps, hat = rng.normal(size=(300, 5)) * [1, 2, 0, 1, 3], np.array([0.1, 0.2, 0.0, -0.3, 0.5])
+    lo, hi = simultaneous_ci(hat, reps)
+    ok = [0, 1, 3, 4]
+    se = np.nanstd(reps[:, ok], axis=0)
+    c = float(np.quantile((np.abs(reps[:, ok] - hat[ok]) / se).max(axis=1), 0.95))
+    np.testing.assert_array_equal(lo[ok], hat[ok] - c * se)
+    np.testing.assert_array_equal(hi[ok], hat[ok] + c * se)
+    assert lo[2] == hi[2] == 0.0  # no spread: zero width

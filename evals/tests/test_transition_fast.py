@@ -66,3 +66,54 @@ def test_grouped_judging_equals_judging_every_case_over_all_curves():
     order = {c: i for i, c in enumerate(CLAIMS)}
     flat.sort(key=lambda v: (order[v.claim], v.pair, v.benchmark))
     assert judge_all(curves, th, n_boot=50, seed=0, progress=False) == flat
+
+
+def chunked_reference(lam, y, chunk=128):
+    """The chunked fit as it stood before the tie search read `flatnonzero` (c43e548's
+    best_cells, verbatim but for names): the same products in the same chunks, ties by two
+    boolean argmaxes. Every output must match it bit for bit."""
+    from evals.analysis.transition import grid_cells
+
+    g = grid_cells(tuple(np.asarray(lam, dtype=float).tolist()))
+    out = {k: np.empty(len(y)) for k in ("c", "w", "lo", "hi", "sse")}
+    for start in range(0, len(y), chunk):
+        yb = y[start:start + chunk]
+        sl, rows = slice(start, start + len(yb)), np.arange(len(yb))
+        yc = yb - yb.mean(axis=1, keepdims=True)
+        z = yc @ g.qt
+        np.abs(z, out=z)
+        k = z.argmax(axis=1)
+        best2 = z[rows, k] ** 2
+        tied = z >= np.sqrt(np.maximum(best2 - 1e-9 * np.maximum(best2, 1e-12), 0.0))[:, None]
+        first, last = tied.argmax(axis=1), len(g.cc) - 1 - tied[:, ::-1].argmax(axis=1)
+        out["c"][sl] = (g.cc[first] + g.cc[last]) / 2.0
+        out["w"][sl] = g.ww[k]
+        b = np.einsum("bn,bn->b", yc, g.q[k]) / g.norm[k]
+        a = yb.mean(axis=1) - b * g.s_mean[k]
+        out["lo"][sl], out["hi"][sl] = a, a + b
+        out["sse"][sl] = np.maximum((yc * yc).sum(axis=1) - best2, 0.0)
+    return out
+
+
+@pytest.mark.parametrize("lam", [GRID11, UNEVEN], ids=["grid11", "uneven"])
+@pytest.mark.parametrize("shape", ["clean_step", "noisy_logistic", "flat", "nan_rows"])
+def test_fit_equals_the_chunked_reference_bit_for_bit(lam, shape):
+    """Clean steps (many tied cells per row, exact zero residuals), a noisy logistic, a flat
+    curve (no signal: the best cell is noise) and rows holding NaN (a replicate that drew none
+    of a point's problems): c, w, lo, hi and sse equal the reference exactly, so every centre
+    and width CI and every verdict read from them does too."""
+    rng = np.random.default_rng(7)
+    n = len(lam)
+    if shape == "clean_step":
+        y = np.where(lam > 0.45, 0.8, 0.2)[None, :].repeat(40, axis=0)
+        y[20:] = np.where(lam > rng.choice(lam[1:-1], size=(20, 1)), 0.7, 0.3)  # steps elsewhere
+    elif shape == "noisy_logistic":
+        y = rng.binomial(80, 0.2 + 0.5 / (1 + np.exp(-(lam - 0.6) / 0.08)), size=(1000, n)) / 80
+    elif shape == "flat":
+        y = rng.binomial(50, 0.4, size=(1000, n)) / 50
+    else:
+        y = rng.binomial(50, 0.5, size=(300, n)) / 50
+        y[[3, 130, 299], 2] = np.nan
+    got, want = fit_many(lam, y), chunked_reference(lam, y)
+    for key in ("c", "w", "lo", "hi", "sse"):
+        np.testing.assert_array_equal(got[key], want[key])
