@@ -104,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
             "movement": movement, **describe_variants(cfg)}
     verdicts, out, th = judge_and_report(curves, meta, report_dir=args.report_dir, run_id=args.run_id,
                                          movement=movement, n_boot=args.n_boot,
-                                         bootstrap_seed=args.bootstrap_seed, plots=not args.no_plots)
+                                         bootstrap_seed=args.bootstrap_seed, plots=not args.no_plots,
+                                         workers=args.judge_workers)
     print(format_verdict_table(verdicts, level=th.level))
     smoke = smoke_run_line(curves, th)
     if smoke is not None:

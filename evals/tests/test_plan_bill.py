@@ -75,3 +75,21 @@ def test_spectrum_plan_bills_tagged_and_top_share_methods(tmp_path, capsys):
     out = capsys.readouterr().out
     # one int32 ranking key per entry: 4 bytes x 4.02 B parameters
     assert "merge states (float32)                   16.1 GB" in out, out
+
+
+@pytest.mark.parametrize("flag, expected", [([], None), (["--judge-workers", "1"], 1), (["--judge-workers", "3"], 3)])
+def test_sweep_hands_judge_workers_to_judging(tmp_path, monkeypatch, capsys, flag, expected):
+    import evals.sweep.cli as sweep_cli
+    seen = {}
+
+    def judge(curves, meta, **kw):
+        seen.update(kw)
+        raise SystemExit(0)  # stop after the hand-over: the report itself is tested elsewhere
+
+    monkeypatch.setattr(sweep_cli, "judge_and_report", judge)
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text("pair: tiny\nmethods: [linear]\nlams: [0.5]\nlimit: 2\nthreads: 1\n")
+    with pytest.raises(SystemExit):
+        main(["sweep", str(cfg), "--results", str(tmp_path / "r.jsonl"), "--report-dir", str(tmp_path), "--quiet",
+              *flag])
+    assert seen["workers"] == expected
