@@ -25,9 +25,9 @@ S = "sched:3f2a9c1b7d0e"
 T = "synthetic"
 
 
-def records(method, accs, n=40):
-    """n problems at lams 0, 0.5, 1 (the parents: 0 and 1), the first acc * n correct."""
-    lams = [0.0, 0.5, 1.0] if method else [0.0, 1.0]
+def records(method, accs, n=40, mid=0.5):
+    """n problems at lams 0, mid, 1 (the parents: 0 and 1), the first acc * n correct."""
+    lams = [0.0, mid, 1.0] if method else [0.0, 1.0]
     return [replace(make_record(f"p{p:02d}", correct=p < acc * n, lam=lam, model=f"tiny/{method}@{lam}",
                                 fingerprint=f"{method}{lam}", thought=True), method=method, benchmark=T)
             for lam, acc in zip(lams, accs) for p in range(n)]
@@ -88,10 +88,11 @@ def test_a_variant_without_a_finding_fails_saying_so(pytester, monkeypatch):
     pytester.makeconftest('pytest_plugins = ["test_spectrum.plugin"]\n')
     pytester.makepyfile(test_inner="from test_spectrum.test_claims import test_claim  # noqa: F401\n")
     results = pytester.path / "results.jsonl"
-    recs = records(None, [0.2, 0.9]) + records("emr[paper]", [0.2, 0.2, 0.9])
+    # the merge at 0.9: the +70 pts step 0.9 -> 1 is one reference step wide, so smooth judges it
+    recs = records(None, [0.2, 0.9]) + records("emr[paper]", [0.2, 0.2, 0.9], mid=0.9)
     results.write_text("".join(r.to_json() + "\n" for r in recs))
     res = pytester.runpytest_inprocess("-m", "fast", "--pair", "tiny", "--judge-only", "--results", str(results),
-                                       "--methods", "emr", "--lams", "0,0.5,1", "--n-boot", "20", "-v", "-rf",
+                                       "--methods", "emr", "--lams", "0,0.9,1", "--n-boot", "20", "-v", "-rf",
                                        "--report-dir", str(pytester.path / "rep"), "--paper-compat")
     out = res.stdout.str()
     assert "test_claim[smooth-tiny-emr[paper]-synthetic] FAILED" in out and "XFAIL" not in out, out
