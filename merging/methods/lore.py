@@ -24,7 +24,7 @@ Three routes, by the matrix M = d/2 (rows x cols):
 Why the Gram routes for all but small tensors: exact to float32 accuracy (float64 Gram
 matrices; singular values below mu drop out of P, so squaring the condition number does not
 matter) and cheaper than an SVD of the tensor (one Gram product, one symmetric eigensolver of
-the small side, one product; 2x less CPU on the 0.6B-shaped bench). The merge itself runs in
+the small side, one product: 1.6x less CPU on the 0.6B-shaped bench). The merge itself runs in
 flat blocks (bit for bit the whole-tensor arithmetic, without its float32 temporaries).
 Revision 3: the Gram routes from 2**18 entries (revision 2: 2**24) round differently.
 """
