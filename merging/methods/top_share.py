@@ -19,7 +19,8 @@ order or slice size. lam = 0 selects nothing, lam = 1 everything.
 
 paper_compat: the paper's counting (merging.statistics.share_position: num = int(n * lam),
 then its kthvalue positions, so select="largest" selects num + 1 entries at least, and one
-even at lam = 0), and a tied embedding counted twice in n and in the ranking.
+even at lam = 0), and (scope="model") a tied embedding counted twice in n and in the ranking;
+at scope="tensor" n is the tensor's own entry count in both modes.
 """
 from __future__ import annotations
 
