@@ -59,6 +59,7 @@ class TensorStart(NamedTuple):
     numel: int
     stats: Any  # the model-wide statistics (None without)
     gen: Any  # the tensor's random streams, fresh (spec.streams, or its generator)
+    lams: frozenset = frozenset()  # the strengths the driver has asked for so far (`refine`)
 
 
 def pieces(numel: int, unit: int | None, chunk: int | None = None) -> list[tuple[int, int | None]]:
@@ -107,6 +108,7 @@ class MethodRun:
         self.tied = tuple(tied)
         self.call_params = {**self.params, "paper_compat": self.paper_compat}
         self.stats: Any = None
+        self.requested: set[float] = set()  # every strength `refine` was asked for
         self._slices: Callable[[Any], Iterable[Slice]] | None = None
 
     @property
@@ -138,10 +140,12 @@ class MethodRun:
 
     def refine(self, lams: Iterable[float], names: Iterable[str] | None = None) -> None:
         """Make lam-dependent statistics exact for `lams` (as each of `names` sees them through
-        `strength`), running the last pass again when they ask for it."""
+        `strength`), running the last pass again when they ask for it. The strengths are kept
+        for lam-dependent per-tensor statistics (`TensorStart.lams`)."""
+        wanted = set(lams) if names is None else {self.strength(n, lam) for n in names for lam in lams}
+        self.requested |= wanted
         if not isinstance(self.stats, RefinedStats):
             return
-        wanted = set(lams) if names is None else {self.strength(n, lam) for n in names for lam in lams}
         if self.stats.request(wanted):
             self.stats = run_passes(self.spec.model_statistics[-1:], self.call_params, self._slices,
                                     initial=self.stats)
@@ -176,7 +180,8 @@ class MethodRun:
             return self.stats
         numel = math.prod(shape)
         return run_passes(passes, self.tensor_params(name), slices,
-                          TensorStart(tuple(shape), numel, self.stats, self.generator(name, numel)))
+                          TensorStart(tuple(shape), numel, self.stats, self.generator(name, numel),
+                                      frozenset(self.requested)))
 
     def prepare(self, name: str, direct: Tensor, think: Tensor, base: Tensor | None,
                 gen: Any = None, stats: Any = _UNSET) -> Any:

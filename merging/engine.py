@@ -275,6 +275,7 @@ def _write_pass(stream: _Stream, order: list[str], dtypes: dict[str, torch.dtype
         try:
             for (name, first, _, phase), x in loaded:
                 if phase != WRITE:  # the tensor's own statistics passes come before its merge
+                    state = out = stats = None  # the previous tensor's: freed before these passes
                     info = stream.think[name]
                     count, pending = len(pieces(info.numel, run.unit(info.shape), CHUNK_ELEMS)), [x]
 

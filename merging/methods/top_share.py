@@ -5,8 +5,13 @@ which candidates it picks.
 
 Ranking: |think - direct| computed in the parents' stored dtype (bf16 subtraction for bf16
 parents, as the paper's code does), over the WHOLE model with one threshold (scope="model",
-the paper's; an exact select in bounded memory by two streaming passes, see
-merging.statistics.TopShare) or per tensor (scope="tensor"). Counting (the rule at ties):
+the paper's) or per tensor (scope="tensor"). Both are the same exact select in bounded
+memory (merging.statistics.TopShare): a histogram of the high 16 bits of |difference|, then
+for float16/float32 parents one pass refining the bins where the requested lams fall; over
+every tensor's slices (two model-wide streaming passes) or over one tensor's slices before it
+is merged (per-tensor passes, for the strengths the driver asked for). A tensor prepared
+whole (in memory, or one slice) at scope="tensor" takes torch.kthvalue of its own ranking
+instead: the same threshold. Counting (the rule at ties):
 k = round(lam * n) entries, the k-th largest (select="largest") or smallest ("smallest")
 |difference| is the threshold, and EVERY entry tied with it is selected too, so at least k
 are (exactly k when the threshold's value is unique), the same entries whatever the tensor
@@ -14,7 +19,8 @@ order or slice size. lam = 0 selects nothing, lam = 1 everything.
 
 paper_compat: the paper's counting (merging.statistics.share_position: num = int(n * lam),
 then its kthvalue positions, so select="largest" selects num + 1 entries at least, and one
-even at lam = 0), and a tied embedding counted twice in n and in the ranking.
+even at lam = 0), and (scope="model") a tied embedding counted twice in n and in the ranking;
+at scope="tensor" n is the tensor's own entry count in both modes.
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ import torch
 from torch import Tensor
 
 from merging.registry import MethodSpec, ParamSpec
-from merging.statistics import TopShare, abs_diff_bits, share_passes, share_position
+from merging.statistics import StatPass, TopShare, abs_diff_bits, share_passes, share_position
 from merging.steps import f32, midpoint
 
 
@@ -33,7 +39,7 @@ class State(NamedTuple):
     direct: Tensor
     think: Tensor
     key: Tensor  # (numel,) int32: float32 bits of |think - direct|
-    ranking: TopShare | None  # None: scope="tensor"
+    ranking: TopShare | None  # None: scope="tensor" on the whole tensor (its own kthvalue)
     select: str
     counting: str
 
@@ -43,8 +49,39 @@ def counting(params: dict) -> str:
 
 
 def prepare(direct, think, base, params, gen, stats) -> State:
-    ranking = stats if params["scope"] == "model" else None
-    return State(direct, think, abs_diff_bits(direct, think), ranking, params["select"], counting(params))
+    """`stats`: the model's TopShare (scope="model"), or this tensor's (scope="tensor"; None
+    or unused when `direct` is the whole tensor)."""
+    key = abs_diff_bits(direct, think)
+    ranking = stats
+    if params["scope"] == "tensor" and (stats is None or key.numel() >= stats.total):
+        ranking = None
+    return State(direct, think, key, ranking, params["select"], counting(params))
+
+
+def tensor_passes(select: Callable[[dict], str]) -> Callable[[dict, tuple], tuple]:
+    """scope="tensor": the TopShare passes over one tensor's slices, refined for the strengths
+    the driver has asked for so far (`TensorStart.lams`). Both always run (the streaming
+    engine reads a tensor once per declared pass); the second refines nothing, and costs one
+    read, when no requested threshold needs it (bf16 parents)."""
+    def passes(params: dict, shape: tuple) -> tuple:
+        if params["scope"] != "tensor":
+            return ()
+        hist, fine = share_passes(select, counting, lambda p: True)
+
+        def located(sums, p, start):
+            ranking = hist.finish(sums, p, start)
+            ranking.request(start.lams)
+            return ranking
+
+        def refine(d, t, b, p, numel, ranking):
+            return fine.collect(d, t, b, p, numel, ranking) if ranking.pending else {}
+
+        def refined(sums, p, ranking):
+            return fine.finish(sums, p, ranking) if ranking.pending else ranking
+
+        return StatPass(hist.collect, located), StatPass(refine, refined)
+
+    return passes
 
 
 def selected(state: State, lam: float) -> Tensor:
@@ -90,7 +127,7 @@ def params(select_default: str = "largest", with_select: bool = False) -> dict[s
 
 def spec(name: str, paper: str, description: str, at: Callable[[Any, float], Tensor],
          param_specs: dict[str, ParamSpec], revision: int = 1) -> MethodSpec:
-    """The MethodSpec of a top-share method (no base; elementwise for scope="model")."""
+    """The MethodSpec of a top-share method (no base; elementwise given its ranking)."""
     if "select" not in param_specs:
         def prep(direct, think, base, p, gen, stats):
             return prepare(direct, think, base, {**p, "select": "largest"}, gen, stats)
@@ -101,7 +138,8 @@ def spec(name: str, paper: str, description: str, at: Callable[[Any, float], Ten
     return MethodSpec(
         name=name, needs_base=False, params=param_specs, paper=paper, description=description,
         prepare=prep, at=at, upcast=False,  # the ranking is computed in the stored dtype
-        elementwise_when=lambda p: p["scope"] == "model",
+        elementwise=True,  # given the model's (or the tensor's) ranking
         statistics=share_passes(select, counting, lambda p: p["scope"] == "model"),
+        tensor_statistics=tensor_passes(select),
         revision=revision,
     )

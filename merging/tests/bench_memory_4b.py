@@ -3,9 +3,10 @@ checkpoint (the tied embedding 151936 x 2560, a down_proj 2560 x 9728 and a gate
 9728 x 2560, bf16; 0.88 GB per parent, three parents: direct, think, base), one fresh
 subprocess per method. The embedding alone is 1.56 GB as a float32 copy, so a method that
 held whole tensors in float32 would show it here. Target: peak RSS < 1 GB for every method.
-Prints a table; asserts nothing.
+Prints a table; asserts nothing. A method may carry parameters (`name:k=v,k=v`), e.g.
+`surgical:scope=tensor`; without, it runs at the merge benchmark's METHOD_PARAMS.
 
-    python -m merging.tests.bench_memory_4b [method ...]
+    python -m merging.tests.bench_memory_4b [method[:k=v,...] ...]
 """
 from __future__ import annotations
 
@@ -42,17 +43,27 @@ def build() -> dict[str, Path]:
     return dirs
 
 
-def job(method: str, out: Path) -> None:
+def method_and_params(arg: str) -> tuple[str, dict | list[str] | None]:
+    """"surgical:scope=tensor" -> ("surgical", ["scope=tensor"]); "ties" -> METHOD_PARAMS'."""
+    method, _, given = arg.partition(":")
+    return method, (given.split(",") if given else METHOD_PARAMS.get(method))
+
+
+def job(arg: str, out: Path) -> None:
+    import resource
+
     from merging.engine import merge
     from merging.registry import get_method
     from merging.tests.test_bench_merge import peak_rss_mb
 
+    method, params = method_and_params(arg)
     dirs = {role: CACHE / role for role in ROLES}
     start = time.perf_counter()
     base = dirs["base"] if get_method(method).needs_base else None
-    merge(method, dirs["direct"], dirs["think"], base, lams=[0.5], outs=[out], progress=False,
-          params=METHOD_PARAMS.get(method))
-    print(json.dumps({"seconds": time.perf_counter() - start, "peak_rss_mb": peak_rss_mb()}))
+    merge(method, dirs["direct"], dirs["think"], base, lams=[0.5], outs=[out], progress=False, params=params)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"seconds": time.perf_counter() - start, "cpu_s": usage.ru_utime + usage.ru_stime,
+                      "peak_rss_mb": peak_rss_mb()}))
 
 
 def main(methods: list[str]) -> None:
@@ -60,7 +71,7 @@ def main(methods: list[str]) -> None:
 
     build()
     out = out_root() / "mem4b"
-    print("| method | peak RSS MB | wall s |\n|---|---|---|")
+    print("| method | peak RSS MB | wall s | CPU s |\n|---|---|---|---|")
     for method in methods or list_methods():
         shutil.rmtree(out, ignore_errors=True)
         res = subprocess.run([sys.executable, "-m", "merging.tests.bench_memory_4b", "--job", method, str(out)],
@@ -70,7 +81,7 @@ def main(methods: list[str]) -> None:
             print(f"| {method} | failed: {res.stderr.strip().splitlines()[-1]} | |")
             continue
         r = json.loads(res.stdout.strip().splitlines()[-1])
-        print(f"| {method} | {r['peak_rss_mb']:.0f} | {r['seconds']:.1f} |", flush=True)
+        print(f"| {method} | {r['peak_rss_mb']:.0f} | {r['seconds']:.1f} | {r['cpu_s']:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

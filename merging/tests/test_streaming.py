@@ -10,6 +10,7 @@ import torch
 
 import merging.draws
 import merging.engine
+import merging.methods.lore
 import merging.statistics
 import merging.spectral
 from merging.apply import MethodRun
@@ -206,7 +207,7 @@ def test_slerp_from_slice_sums_matches_whole_tensor_angle(monkeypatch, chunk):
 
 @pytest.mark.parametrize("shape", [(300, 8), (64, 2, 4), (40, 40)])
 def test_lore_gram_route_equals_the_svd(monkeypatch, shape):
-    monkeypatch.setattr(merging.spectral, "GRAM_MIN_ELEMS", 100)
+    monkeypatch.setattr(merging.methods.lore, "GRAM_MIN_ELEMS", 100)
     chunked(monkeypatch, 96)  # row slices of whole rows (96 = 12 rows of 8)
     g = torch.Generator().manual_seed(5)
     d = torch.randn(shape, generator=g)
@@ -236,7 +237,8 @@ def test_twin_svd_gram_route_is_the_best_rank_r_approximation(monkeypatch):
 def test_gram_route_streams_on_disk_as_in_memory(tied_bf16, tmp_path, monkeypatch, method, params):
     from transformers import AutoModelForCausalLM
 
-    monkeypatch.setattr(merging.spectral, "GRAM_MIN_ELEMS", 1000)  # the embedding (96 x 32) takes it
+    for module in (merging.spectral, merging.methods.lore):  # the embedding (96 x 32) takes it
+        monkeypatch.setattr(module, "GRAM_MIN_ELEMS", 1000)
     chunked(monkeypatch, 320)  # 10 rows a slice
     (out,) = merge(method, tied_bf16["direct"], tied_bf16["think"], lams=[0.8], outs=[tmp_path / "m"],
                    params=params, progress=False)
@@ -251,7 +253,8 @@ def test_gram_route_streams_on_disk_as_in_memory(tied_bf16, tmp_path, monkeypatc
                                                  ("twin", {"mode": "svd", "rank_frac": 0.5},
                                                   lambda h: low_rank(h, 0.5)[0])])
 def test_large_wide_tensors_go_through_the_left_gram_matrix(monkeypatch, method, params, exact):
-    monkeypatch.setattr(merging.spectral, "GRAM_MIN_ELEMS", 100)
+    for module in (merging.spectral, merging.methods.lore):
+        monkeypatch.setattr(module, "GRAM_MIN_ELEMS", 100)
     g = torch.Generator().manual_seed(9)
     d = torch.randn(6, 50, generator=g)
     t = d + torch.randn(6, 50, generator=g)

@@ -151,7 +151,7 @@ def test_scope_tensor_thresholds_each_tensor(tied_bf16, method):
     sd_d, sd_t = paper_state_dicts(tied_bf16)
     parents = ParentTensors({"direct": tied_bf16["direct"], "think": tied_bf16["think"]})
     merger = TensorMerger(parents, method, {"scope": "tensor"})
-    assert not merger.run.elementwise and merger.stats is None
+    assert merger.run.elementwise and merger.stats is None  # no model-wide passes
     for name, x in merger.tensors(0.1):
         want = reference({name: sd_d[name]}, {name: sd_t[name]}, method, 0.1)[name]
         assert torch.equal(x, want), name
@@ -182,3 +182,51 @@ def test_engine_in_place_and_feed_agree_in_small_slices(family, tmp_path, monkey
             assert torch.equal(a[name], b[name]), (name, "slice size")
             assert torch.equal(a[name], live[name].to(a[name].dtype)), (name, "in place")
             assert torch.equal(a[name], fed[name]), (name, "feed")
+
+
+@pytest.mark.parametrize("method,select,paper,which", [
+    ("surgical", "largest", False, "tied_bf16"), ("override", "largest", True, "tied_bf16"),
+    ("keep_direct", "smallest", True, "untied_f32"), ("keep_direct", "largest", False, "untied_f32")])
+def test_scope_tensor_streams_in_slices_with_each_tensors_kthvalue(request, tmp_path, monkeypatch, method,
+                                                                   select, paper, which):
+    """Slices of 100 entries (every matrix cut in several): per-tensor histogram passes give
+    the threshold torch.kthvalue finds on the whole tensor, bit for bit, on disk and in memory."""
+    dirs = request.getfixturevalue(which)
+    monkeypatch.setattr(merging.engine, "CHUNK_ELEMS", 100)
+    monkeypatch.setattr(merging.statistics, "CHUNK_ELEMS", 100)
+    params = {"scope": "tensor", **({"select": select} if method == "keep_direct" else {})}
+    lams = [0.03, 0.5]
+    outs = merge(method, dirs["direct"], dirs["think"], lams=lams, params=params, paper_compat=paper,
+                 outs=[tmp_path / str(i) for i in range(2)], progress=False)
+    sd_d, sd_t = (load_state_dict(dirs[r]) for r in ("direct", "think"))
+    feed = TensorMerger(ParentTensors({"direct": dirs["direct"], "think": dirs["think"]}), method, params,
+                        paper_compat=paper)
+    for lam, out in zip(lams, outs):
+        fed = dict(feed.tensors(lam))
+        for name, x in load_state_dict(out).items():
+            want = reference({name: sd_d[name]}, {name: sd_t[name]}, method, lam, select, paper)[name]
+            assert torch.equal(x, want) and torch.equal(x, fed[name]), (name, lam)
+
+
+@pytest.mark.parametrize("dtype,diffs,expect", [
+    # bf16: |difference| 2, 1, 3, 2, 2; 40% (k = 2): threshold 2, the tied 2s taken too
+    (torch.bfloat16, [2.0, 1.0, 3.0, 2.0, 2.0], {0.4: [1, 0, 1, 1, 1], 0.2: [0, 0, 1, 0, 0], 0.0: [0] * 5}),
+    # float32, 1.25 and 1.25 + 2**-22 in one high-bits bin: the refining pass tells them apart
+    (torch.float32, [1.25, 1.25 + 2 ** -22, 3.0, 1.25, 1.25],
+     {0.4: [0, 1, 1, 0, 0], 0.6: [1, 1, 1, 1, 1], 0.2: [0, 0, 1, 0, 0]}),
+])
+def test_scope_tensor_tie_rule_holds_across_slices(dtype, diffs, expect):
+    """One tensor cut in slices of 2: k = round(lam * 5), every entry tied with the k-th
+    largest taken, whichever slice it is in."""
+    direct = torch.zeros(5, dtype=dtype)
+    think = torch.tensor(diffs, dtype=dtype)
+    run = MethodRun("surgical", {"scope": "tensor"}, has_base=False)
+    run.refine(list(expect), ["w"])
+    cuts = [(a, a + 2) for a in range(0, 5, 2)]
+    stats = run.tensor_stats("w", (5,), lambda previous: ((direct[a:b], think[a:b], None, 5) for a, b in cuts))
+    assert stats.total == 5 and stats.fine_needed is (dtype == torch.float32)
+    for lam, taken in expect.items():
+        out = torch.empty(5, dtype=dtype)
+        for a, b in cuts:
+            run.into(run.prepare("w", direct[a:b], think[a:b], None, None, stats), "w", lam, out[a:b])
+        assert (out != 0).int().tolist() == taken, lam
