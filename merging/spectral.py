@@ -59,25 +59,22 @@ def uses_gram(shape: tuple[int, ...]) -> bool:
     return numel > GRAM_MIN_ELEMS and numel // row_length(shape) >= row_length(shape)
 
 
-def gram_pass(vector: Callable[[Tensor, Tensor, Tensor | None], Tensor]) -> StatPass:
+def gram_pass(vector: Callable[[Tensor, Tensor, Tensor | None], Tensor],
+              then: Callable[[Tensor, Tensor, dict], object] | None = None) -> StatPass:
     """One per-tensor pass: (singular values, right singular vectors, numel) of the matrix
-    `vector(direct, think, base)` from its row slices, ascending (eigh of the Gram matrix)."""
+    `vector(direct, think, base)` from its row slices, ascending (eigh of the Gram matrix).
+    With `then`, the pass yields (then(s, v, params), numel) instead: what a method derives
+    from the spectrum (a projector) is made once per tensor, not once per slice."""
     def collect(d, t, b, params, numel, start):
         m = vector(d, t, b).reshape(-1, row_length(start.shape)).double()  # (slice rows, cols)
         return {"gram": m.T @ m}
 
     def finish(sums, params, start):
         evals, vecs = torch.linalg.eigh(sums["gram"])
-        return evals.clamp_min(0).sqrt(), vecs, start.numel
+        s = evals.clamp_min(0).sqrt()
+        return (s, vecs, start.numel) if then is None else (then(s, vecs, params), start.numel)
 
     return StatPass(collect, finish)
-
-
-def svt_projector(s: Tensor, v: Tensor, mu: float) -> tuple[Tensor, int]:
-    """(P, rank) with M P = SVT(M, mu), from M's singular values s and right vectors v."""
-    shrunk = (s - mu).clamp_min(0)
-    g = torch.where(s > 0, shrunk / torch.where(s > 0, s, 1.0), 0.0)
-    return ((v * g) @ v.T).float(), int((shrunk > 0).sum())
 
 
 def rank_projector(s: Tensor, v: Tensor, rank: int) -> Tensor:

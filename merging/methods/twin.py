@@ -48,8 +48,14 @@ def tensor_statistics(params: dict, shape: tuple) -> tuple:
     if params["mode"] == "topk" and top_count(numel, keep) < numel:
         return threshold_passes(half_difference, keep)
     if params["mode"] == "svd" and uses_gram(shape):
-        return (gram_pass(lambda d, t, b: half_difference(d, t, b)["half"]),)
+        return (gram_pass(lambda d, t, b: half_difference(d, t, b)["half"], then=gram_projector),)
     return ()
+
+
+def gram_projector(s: Tensor, v: Tensor, params: dict) -> Tensor | None:
+    """The rank-`rank_frac` projector of a Gram-route tensor, once per tensor (None: full rank)."""
+    rank = math.ceil(params["rank_frac"] * v.shape[0])
+    return None if rank >= v.shape[0] else rank_projector(s, v, max(1, rank))
 
 
 def slice_unit(shape: tuple, params: dict) -> int | None:
@@ -69,10 +75,9 @@ def prepare(direct, think, base, params, gen, stats) -> State:
             half, lambda s: torch.where(torch.arange(s.numel(), device=s.device) >= s.numel() - rank, s, 0.0))[0]
     elif stats is None:
         delta, _ = low_rank(half, params["rank_frac"])
-    else:  # the Gram route (large tall tensors): `stats` = (singular values, right vectors, numel)
-        s, v, _ = stats
-        rank = math.ceil(params["rank_frac"] * v.shape[0])
-        delta = half if rank >= v.shape[0] else times_rows(half, rank_projector(s, v, max(1, rank)))
+    else:  # the Gram route (large tall tensors): `stats` = (projector or None, numel)
+        p, _ = stats
+        delta = half if p is None else times_rows(half, p)
     return State(direct, think, delta, sq_sum(half))
 
 
