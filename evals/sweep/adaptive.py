@@ -28,8 +28,10 @@ no special case, and a rerun replays the same rounds from the store without gene
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from statistics import NormalDist
 
 import numpy as np
 
@@ -136,10 +138,12 @@ def _smooth_needs(curve: Curve, lam, th: Thresholds, n_boot: int, seed: int) -> 
 def routing_need(curve: Curve, lam, acc, tokens, th: Thresholds, n_boot: int, seed: int) -> list[tuple[int, str, float]]:
     """Steps that leave "some merge beats random routing at matched cost" open: while the
     judge does not hold, a step wider than the 0.1 reference step whose best conceivable
-    interior merge, its ends' higher accuracy at their lower cost, beats the routing line
-    between the parents by more than the noise of a gain at its ends (the largest half-width
-    of their joint gain CIs): a merge inside could hold. A chord between two ends on or below
-    the line stays below it, so only a step where accuracy rises faster than cost qualifies."""
+    interior merge, its ends' higher accuracy a at their lower cost, beats the routing line
+    between the parents by more than noise: the larger of its ends' joint gain-CI half-widths
+    and a new point's own binomial noise z sqrt(a (1 - a) / n) (a merge close to a parent
+    has a narrow paired CI, which says nothing about the point to be placed): a merge inside
+    could hold. A chord between two ends on or below the line stays below it, so only a step
+    where accuracy rises faster than cost qualifies."""
     d, t = curve.direct, curve.think
     if tokens is None or d is None or t is None or d.mean_tokens is None or t.mean_tokens is None \
             or not curve.interior():
@@ -149,6 +153,9 @@ def routing_need(curve: Curve, lam, acc, tokens, th: Thresholds, n_boot: int, se
         return []
     half = {_r(q["lam"]): (q["gain_ci"][1] - q["gain_ci"][0]) / 2.0 for q in rg.numbers["points"]}
     td, tt, ad, at = float(d.mean_tokens), float(t.mean_tokens), float(d.accuracy), float(t.accuracy)
+    pts = curve.series()
+    n = [max(a.n, b.n, 1) for a, b in zip(pts, pts[1:])]
+    z = NormalDist().inv_cdf(0.5 + th.level / 2.0)
     out = []
     for i in range(len(lam) - 1):
         if lam[i + 1] - lam[i] <= th.reference_step + 1e-9:
@@ -156,7 +163,9 @@ def routing_need(curve: Curve, lam, acc, tokens, th: Thresholds, n_boot: int, se
         cost = min(tokens[i], tokens[i + 1])
         q = 0.5 if tt == td else min(max((cost - td) / (tt - td), 0.0), 1.0)
         gain = max(acc[i], acc[i + 1]) - ((1 - q) * ad + q * at)
-        noise = max([half[k] for k in (_r(lam[i]), _r(lam[i + 1])) if k in half], default=0.0)
+        best = max(acc[i], acc[i + 1])
+        floor = z * math.sqrt(best * (1.0 - best) / n[i])  # one new point's own binomial noise
+        noise = max([half[k] for k in (_r(lam[i]), _r(lam[i + 1])) if k in half] + [floor])
         if gain > noise:
             out.append((i, "routing", float(gain)))
     return out

@@ -82,6 +82,9 @@ def test_pareto_knee_until_a_merge_beats_a_parent():
     # direct .3 at 4 tokens, thinking 1.0 at 25; every merge on the coin's line (gain 0: fails).
     # .5-.75: .75's accuracy at .5's 4 tokens beats the line by 1.0 - .3 = 70 pts -> .62
     ([0.25, 0.5, 0.75], [0.3, 0.3, 1.0], [4, 4, 25], [(2, 0.7)]),
+    # .5 three points above the coin: .25-.5 could hold at most 3 pts, below one new point's
+    # binomial noise 1.96 sqrt(.33 x .67 / 30) = 16.8 pts: only .5-.75 is asked for
+    ([0.25, 0.5, 0.75], [0.3, 0.33, 1.0], [4, 4, 25], [(2, 0.7)]),
     # the same rise inside a 0.1 step (.5-.6): the reference grid's resolution, nothing asked
     ([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], [0.3] * 5 + [1.0] * 4, [4] * 5 + [25] * 4, []),
     # .5 already right at 4 tokens: beats the coin (holds), nothing asked
