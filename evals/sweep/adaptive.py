@@ -187,7 +187,7 @@ def pareto_need(curve: Curve, lam, acc, tokens, th: Thresholds, n_boot: int, see
 
 def propose(curve: Curve, settings: AdaptiveSettings, thresholds: Thresholds | None = None, *,
             n_boot: int = 200, seed: int = 0) -> list[Proposal]:
-    """New lams for one curve in the order smooth, centre, pareto (cheapest first within each),
+    """New lams for one curve in ORDER (cheapest per reason served first within each),
     none closer than `settings.resolution` to a lam it has; at most `max_points` merges in all."""
     th = thresholds or Thresholds()
     lam, acc, thought, tokens = _series(curve)
@@ -250,7 +250,8 @@ def run_adaptive(config: SweepConfig, *, run_fn: Callable[..., list[SampleRecord
     """Rounds of ordinary sweeps, one per method with that method's lams, until no curve
     proposes a point or none fits the token budget (each budgeted at its dearer neighbour's
     tokens, so the budget is not overshot by more than that guess misses). A round takes
-    every curve's support, smooth and centre points, cheapest first; Pareto points only in
+    every curve's support, smooth, centre and routing points, in that order, cheapest per
+    reason served first (`Proposal.rank`); Pareto points only in
     rounds where no curve needs one of those, so the budget goes to holds/fails verdicts
     first. Returns every record and the rounds."""
     settings = config.adaptive
