@@ -3,7 +3,9 @@
 Two paired-bootstrap differences, sparse minus linear, on the same resampled problems:
   * mean accuracy over the lams both curves evaluated strictly between the parents;
   * normalised hypervolume of each curve's series (parents included where the method has
-    no point of its own) against one shared reference: accuracy 0 and the tokens of the
+    no point of its own), restricted to the lams both series have, so that a denser grid on
+    one side (adaptive strengths differ per method) does not buy a larger hypervolume; on a
+    shared grid that is every point. One shared reference: accuracy 0 and the tokens of the
     most expensive point of either curve. Needs token counts; otherwise None.
 """
 from __future__ import annotations
@@ -42,8 +44,10 @@ def compare_sparse(sparse: Curve, linear: Curve, *, n_boot: int = 1000, seed: in
     if (sparse.pair, sparse.benchmark) != (linear.pair, linear.benchmark):
         raise ValueError(f"compare_sparse: {sparse.method} is on {sparse.pair}/{sparse.benchmark} "
                          f"but {linear.method} on {linear.pair}/{linear.benchmark}")
-    s_series, l_series = sparse.series(), linear.series()
-    rs = resample(_unique(s_series + l_series), n_boot=n_boot, seed=seed)
+    s_all, l_all = sparse.series(), linear.series()
+    rs = resample(_unique(s_all + l_all), n_boot=n_boot, seed=seed)
+    both = {p.lam for p in s_all} & {p.lam for p in l_all}
+    s_series, l_series = [p for p in s_all if p.lam in both], [p for p in l_all if p.lam in both]
     s_by = {p.lam: rs.index(p) for p in sparse.interior()}
     l_by = {p.lam: rs.index(p) for p in linear.interior()}
     lams = tuple(sorted(set(s_by) & set(l_by)))

@@ -36,11 +36,16 @@ def _movement_text(movement: Mapping[str, float] | None) -> str:
         f"{k} {_number(v)}" for k, v in movement.items()) + ")"
 
 
+MIN_SHARED_LAMS = 3  # merge strengths both curves evaluated: the adaptive start grid's 0.25, 0.5, 0.75
+
+
 def judge_sparse_degradation(sparse: Curve, linear: Curve | None, thresholds: Thresholds = DEFAULT,
                              *, movement: Mapping[str, float] | None = None, n_boot: int = 1000,
                              seed: int = 0) -> Verdict:
     """Holds when the sparse curve is significantly worse than linear: by hypervolume when
-    both carry tokens, else by mean accuracy over the lams both evaluated."""
+    both carry tokens, else by mean accuracy, both on the lams the two curves share (parents
+    included), so per-method grids (lams: adaptive) compare like with like; fewer than
+    MIN_SHARED_LAMS shared merge strengths: inconclusive."""
     claim, th = "sparse_degradation", thresholds
     extra = {"movement": dict(movement)} if movement else {}
     if linear is None:
@@ -52,9 +57,14 @@ def judge_sparse_degradation(sparse: Curve, linear: Curve | None, thresholds: Th
             "tolerance_acc": th.sparse_tolerance_acc, "tolerance_hv": th.sparse_tolerance_hv, **extra}
     acc_txt = (f"mean accuracy over {w.plural(len(c.lams), 'shared lam')} {w.pts(c.d_acc)} "
                f"{w.pts_ci(c.d_acc_ci)}" if c.d_acc is not None else "no shared lams to compare accuracy")
+    if len(c.lams) < MIN_SHARED_LAMS:
+        return verdict(claim, sparse, "inconclusive", f"{sparse.method} and {linear.method} share "
+                       f"{w.plural(len(c.lams), 'merge strength')} strictly between the parents "
+                       f"({MIN_SHARED_LAMS} needed: both are compared on the lams both evaluated); "
+                       "evaluate them on a common grid.", nums)
     if c.d_hv is not None:
         d, (lo, hi), tol = c.d_hv, c.d_hv_ci, th.sparse_tolerance_hv
-        primary = (f"hypervolume {c.hv_sparse:.3f} vs {c.hv_linear:.3f} ({d:+.3f} "
+        primary = (f"hypervolume on the shared lams {c.hv_sparse:.3f} vs {c.hv_linear:.3f} ({d:+.3f} "
                    f"{w.num_ci(c.d_hv_ci, '+.3f')})")
         tol_txt = f"{-tol:+.3f}"
         secondary = f"; {acc_txt}"

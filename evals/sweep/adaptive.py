@@ -13,12 +13,14 @@ step is split only for one of these reasons:
 - "centre": the phase transition is open (inconclusive with a significant change, or fewer
   than 4 strengths) or its centre's bootstrap CI is wider than `target`: its steepest step
   (accuracy or thinking share) is bisected, down to `min_step` (the paper's dense 0.01);
+- "routing": the gain over random routing does not hold yet and a step wider than the 0.1
+  reference step could hold a merge above the routing line beyond noise (`routing_need`).
 - "pareto": no merge beats a parent yet: the knee, the step below the first lam whose accuracy
   reaches the thinking parent's (point estimate, the judge's own rule) with a cheaper lam
   below it, is bisected down to `min_step`: a merge there may match it at fewer tokens.
-Points that can only move other claims (no collapse, routing gain: more merges add chances
-to fail or hold) are never placed for them. Points come in that order, cheapest predicted
-cost first (tokens interpolated between the step's ends), Pareto ones only once no curve needs
+No point is placed for no collapse (more merges only add chances to fail or hold). Points
+come in that order, then by predicted cost (tokens interpolated between the step's ends)
+divided by the number of reasons asking for the step, Pareto ones only once no curve needs
 another (`run_adaptive`), up to `max_points` merges per method and `max_tokens` in all.
 Every added point is an ordinary sweep point (run by `run_fn`, `evals.sweep.local.run_sweep`
 or the Ray driver), so its records are ordinary store records: resume, Ray and reports need
@@ -26,13 +28,15 @@ no special case, and a rerun replays the same rounds from the store without gene
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from statistics import NormalDist
 
 import numpy as np
 
 from evals.analysis.points import Curve, Point
-from evals.claims.judges_curve import judge_pareto, judge_phase_transition, judge_smooth
+from evals.claims.judges_curve import judge_pareto, judge_phase_transition, judge_routing_gain, judge_smooth
 from evals.claims.verdicts import Thresholds
 from evals.claims.verify import judged_curves
 from evals.records import SampleRecord
@@ -41,16 +45,22 @@ from evals.sweep.config import SweepConfig
 from evals.sweep.local import run_sweep
 
 MAX_ROUNDS = 12  # bisection from a 0.25 grid to 0.01 takes 5; smooth and the knee a few more
-ORDER = ("support", "smooth", "centre", "pareto")  # holds/fails verdicts first; pareto can only gain "holds"
+ORDER = ("support", "smooth", "centre", "routing", "pareto")  # holds/fails verdicts first; pareto can only gain "holds"
 
 
 @dataclass(frozen=True)
 class Proposal:
     lam: float
-    why: str  # "support" | "smooth" | "centre" | "pareto"
+    why: str  # "support" | "smooth" | "centre" | "routing" | "pareto": the first reason in ORDER
     size: float  # the accuracy step that makes the interval worth splitting
     cost: float = 0.0  # predicted mean generated tokens per sample at lam
     tokens: float = 0.0  # generated tokens budgeted for it: the dearer neighbour's mean x samples
+    serves: int = 1  # how many of the reasons ask for this step's split
+
+    @property
+    def rank(self) -> tuple[int, float]:
+        """Priority: the reason's place in ORDER, then predicted tokens per reason served."""
+        return ORDER.index(self.why), self.cost / self.serves
 
 
 def _series(curve: Curve) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -125,6 +135,42 @@ def _smooth_needs(curve: Curve, lam, th: Thresholds, n_boot: int, seed: int) -> 
             for a, b, d in sm.numbers.get("uncertified_steps", [])]
 
 
+def routing_need(curve: Curve, lam, acc, tokens, th: Thresholds, n_boot: int, seed: int) -> list[tuple[int, str, float]]:
+    """Steps that leave "some merge beats random routing at matched cost" open: while the
+    judge does not hold, a step wider than the 0.1 reference step whose best conceivable
+    interior merge, its ends' higher accuracy a at their lower cost, beats the routing line
+    between the parents by more than noise: the larger of its ends' joint gain-CI half-widths
+    and a new point's own binomial noise z sqrt(a (1 - a) / n) (a merge close to a parent
+    has a narrow paired CI, which says nothing about the point to be placed): a merge inside
+    could hold. A chord between two ends on or below the line stays below it, so only a step
+    where accuracy rises faster than cost qualifies."""
+    d, t = curve.direct, curve.think
+    if tokens is None or d is None or t is None or d.mean_tokens is None or t.mean_tokens is None \
+            or not curve.interior():
+        return []
+    rg = judge_routing_gain(curve, th, n_boot=n_boot, seed=seed)
+    if rg.status == "holds":
+        return []
+    half = {_r(q["lam"]): (q["gain_ci"][1] - q["gain_ci"][0]) / 2.0 for q in rg.numbers["points"]}
+    td, tt, ad, at = float(d.mean_tokens), float(t.mean_tokens), float(d.accuracy), float(t.accuracy)
+    pts = curve.series()
+    n = [max(a.n, b.n, 1) for a, b in zip(pts, pts[1:])]
+    z = NormalDist().inv_cdf(0.5 + th.level / 2.0)
+    out = []
+    for i in range(len(lam) - 1):
+        if lam[i + 1] - lam[i] <= th.reference_step + 1e-9:
+            continue
+        cost = min(tokens[i], tokens[i + 1])
+        q = 0.5 if tt == td else min(max((cost - td) / (tt - td), 0.0), 1.0)
+        gain = max(acc[i], acc[i + 1]) - ((1 - q) * ad + q * at)
+        best = max(acc[i], acc[i + 1])
+        floor = z * math.sqrt(best * (1.0 - best) / n[i])  # one new point's own binomial noise
+        noise = max([half[k] for k in (_r(lam[i]), _r(lam[i + 1])) if k in half] + [floor])
+        if gain > noise:
+            out.append((i, "routing", float(gain)))
+    return out
+
+
 def pareto_need(curve: Curve, lam, acc, tokens, th: Thresholds, n_boot: int, seed: int) -> list[tuple[int, str, float]]:
     """The knee while no merge beats a parent: the step below the first lam whose accuracy
     reaches the thinking parent's, when the lam below it is cheaper than the thinking parent."""
@@ -141,15 +187,17 @@ def pareto_need(curve: Curve, lam, acc, tokens, th: Thresholds, n_boot: int, see
 
 def propose(curve: Curve, settings: AdaptiveSettings, thresholds: Thresholds | None = None, *,
             n_boot: int = 200, seed: int = 0) -> list[Proposal]:
-    """New lams for one curve in the order smooth, centre, pareto (cheapest first within each),
+    """New lams for one curve in ORDER (cheapest per reason served first within each),
     none closer than `settings.resolution` to a lam it has; at most `max_points` merges in all."""
     th = thresholds or Thresholds()
     lam, acc, thought, tokens = _series(curve)
     if len(lam) < 2:
         return []
     needs = transition_needs(curve, lam, acc, thought, tokens, settings, th, n_boot, seed)
+    needs += routing_need(curve, lam, acc, tokens, th, n_boot, seed)
     needs += pareto_need(curve, lam, acc, tokens, th, n_boot, seed)
     cands, seen = [], set()
+    serves = {i: len({n[1] for n in needs if n[0] == i}) for i, _, _ in needs}
     for i, why, size in sorted(needs, key=lambda n: ORDER.index(n[1])):
         if i in seen:  # one point per step: the first reason's split serves the others too
             continue
@@ -159,10 +207,10 @@ def propose(curve: Curve, settings: AdaptiveSettings, thresholds: Thresholds | N
         x = split_point(a, b, why, ta, tb, th.reference_step, settings.min_step)
         cost = ta + (x - a) / (b - a) * (tb - ta)
         samples = max(p.n_samples for p in curve.series()[i:i + 2])  # budgeted at the dearer end
-        cands.append(Proposal(x, why, size, round(cost, 3), round(max(ta, tb) * samples, 1)))
+        cands.append(Proposal(x, why, size, round(cost, 3), round(max(ta, tb) * samples, 1), serves[i]))
     room = settings.max_points - len(curve.points)
     have, out = list(curve.lams) + [0.0, 1.0], []
-    for p in sorted(cands, key=lambda p: (ORDER.index(p.why), p.cost, -p.size)):
+    for p in sorted(cands, key=lambda p: (p.rank, -p.size)):
         if len(out) >= room:
             break
         if all(abs(p.lam - x) >= settings.resolution - 1e-9 for x in have):
@@ -202,7 +250,8 @@ def run_adaptive(config: SweepConfig, *, run_fn: Callable[..., list[SampleRecord
     """Rounds of ordinary sweeps, one per method with that method's lams, until no curve
     proposes a point or none fits the token budget (each budgeted at its dearer neighbour's
     tokens, so the budget is not overshot by more than that guess misses). A round takes
-    every curve's support, smooth and centre points, cheapest first; Pareto points only in
+    every curve's support, smooth, centre and routing points, in that order, cheapest per
+    reason served first (`Proposal.rank`); Pareto points only in
     rounds where no curve needs one of those, so the budget goes to holds/fails verdicts
     first. Returns every record and the rounds."""
     settings = config.adaptive
@@ -223,7 +272,7 @@ def run_adaptive(config: SweepConfig, *, run_fn: Callable[..., list[SampleRecord
             if any(p.why != "pareto" for _, p in cands):  # verdict-deciding points first, in
                 cands = [(m, p) for m, p in cands if p.why != "pareto"]  # every curve
             budget = None if settings.max_tokens is None else settings.max_tokens - spent
-            for m, p in sorted(cands, key=lambda c: (ORDER.index(c[1].why), c[1].cost)):
+            for m, p in sorted(cands, key=lambda c: c[1].rank):
                 if budget is not None and p.tokens > budget:
                     continue  # over the token budget at its predicted cost
                 if all(abs(p.lam - x) >= settings.resolution - 1e-9 for x in lams[m]):

@@ -7,8 +7,8 @@ the paper's claims and write a report (the command-line twin of the pytest claim
 
 CONFIG keys (all optional except a pair): pair | pairs, preset (whose defaults the unset keys
 take: a pair preset's for `pair: NAME`, the real study's `study` for a pair named in the
-config), methods, lams (or `adaptive`, with an adaptive: {start, target, max_points,
-max_tokens, centre} section), sequential {first: N} (temperature > 0: samples added only
+config), methods, lams (or `adaptive`, with an adaptive: {start, target, min_step,
+max_points, max_tokens, centre} section), sequential {first: N} (temperature > 0: samples added only
 where a verdict can change), benchmarks,
 sampling {temperature, top_p, top_k, max_new_tokens, n, seed}, samples {bench: k},
 data {bench: path}, limit, prompt_mode, backend, device, dtype, batch_size, seed, results,

@@ -9,7 +9,8 @@ import pytest
 from evals.analysis.points import Curve, Point
 from evals.analysis.synthetic import synthetic_point
 from evals.analysis.transition import fit_logistic
-from evals.sweep.adaptive import propose, run_adaptive, search_curve, split_point
+from evals.claims.verdicts import Thresholds
+from evals.sweep.adaptive import Proposal, propose, routing_need, run_adaptive, search_curve, split_point
 from evals.sweep.adaptive_settings import AdaptiveSettings
 from evals.sweep.config import SweepConfig
 from evals.tests.records_factory import make_record
@@ -77,6 +78,31 @@ def test_pareto_knee_until_a_merge_beats_a_parent():
     assert propose(curve(tok[:5] + [23] + tok[6:]), AdaptiveSettings(max_points=12)) == []
 
 
+@pytest.mark.parametrize("lams, accs, tokens, want", [
+    # direct .3 at 4 tokens, thinking 1.0 at 25; every merge on the coin's line (gain 0: fails).
+    # .5-.75: .75's accuracy at .5's 4 tokens beats the line by 1.0 - .3 = 70 pts -> .62
+    ([0.25, 0.5, 0.75], [0.3, 0.3, 1.0], [4, 4, 25], [(2, 0.7)]),
+    # .5 three points above the coin: .25-.5 could hold at most 3 pts, below one new point's
+    # binomial noise 1.96 sqrt(.33 x .67 / 30) = 16.8 pts: only .5-.75 is asked for
+    ([0.25, 0.5, 0.75], [0.3, 0.33, 1.0], [4, 4, 25], [(2, 0.7)]),
+    # the same rise inside a 0.1 step (.5-.6): the reference grid's resolution, nothing asked
+    ([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], [0.3] * 5 + [1.0] * 4, [4] * 5 + [25] * 4, []),
+    # .5 already right at 4 tokens: beats the coin (holds), nothing asked
+    ([0.25, 0.5, 0.75], [0.3, 1.0, 1.0], [4, 4, 25], []),
+])
+def test_routing_asks_for_a_step_that_could_hold_a_merge_above_the_coin(lams, accs, tokens, want):
+    pts = tuple(agg(x, a, t) for x, a, t in zip(lams, accs, tokens))
+    curve = Curve("p", "linear", "b", pts, agg(0.0, 0.3, 4, None), agg(1.0, 1.0, 25, None))
+    lam, acc = [0.0] + lams + [1.0], [0.3] + accs + [1.0]
+    got = routing_need(curve, lam, acc, [4] + tokens + [25], Thresholds(), 200, 0)
+    assert [(i, round(g, 6)) for i, _, g in got] == want  # step i: series[i] -> series[i + 1], parents included
+
+
+def test_a_step_two_reasons_ask_for_is_charged_half_its_cost():
+    assert Proposal(0.62, "centre", 0.7, cost=14.0, serves=2).rank == (2, 7.0)
+    assert Proposal(0.62, "routing", 0.7, cost=14.0).rank == (3, 14.0)
+
+
 @pytest.mark.parametrize("centre", [0.6, 0.65, 0.7])
 @pytest.mark.parametrize("width", [0.02, 0.1])
 def test_search_finds_the_dense_grids_centre_on_30_problems(centre, width):
@@ -133,13 +159,14 @@ def test_driver_runs_rounds_of_ordinary_sweeps_until_nothing_is_proposed():
     records, rounds = run_adaptive(cfg, run_fn=run_fn, n_boot=50)
     lams = rounds[-1].lams["linear"]
     assert calls[0] == (("linear",), (0.25, 0.5, 0.75)) and calls[-1][1] == lams
-    # 5 points: support at the cheapest widest step (.125 -> .12 on the 0.01 lattice); 6: the
-    # logistic wins but the rise sits in .5-.75, wider than 0.1 -> .62, then .56; then (no
-    # transition point needed any more) the knee: thinking's accuracy first at .62, .56 cheaper
-    # -> .59 -> .6 (still wrong: correct iff lam > .6) -> .61; .6-.61 is one min_step wide
+    # 5 points: support at the cheapest widest step (.125 -> .12 on the 0.01 lattice) and routing
+    # in .5-.75 (a merge at .5's 4 tokens with .75's accuracy would beat the coin: -> .62); 7:
+    # the rise sits in .5-.62, wider than 0.1 -> .56 (centre); then (no transition point needed
+    # any more) the knee: thinking's accuracy first at .62, .56 cheaper -> .59 -> .6 (still
+    # wrong: correct iff lam > .6) -> .61; .6-.61 is one min_step wide
     assert lams == (0.12, 0.25, 0.5, 0.56, 0.59, 0.6, 0.61, 0.62, 0.75)
     assert [tuple(p.why for p in r.added["linear"]) for r in rounds[:-1]] == [
-        ("support",), ("centre",), ("centre",), ("pareto",), ("pareto",), ("pareto",)]
+        ("support", "routing"), ("centre",), ("pareto",), ("pareto",), ("pareto",)]
     assert not rounds[-1].added and rounds[-1].tokens == sum(r.generated_tokens for r in records)
 
 

@@ -74,6 +74,23 @@ def test_sparse_degradation_detected_on_degraded_and_not_on_identical():
     assert alone.status == "inconclusive" and "no linear curve" in alone.message
 
 
+def test_sparse_degradation_compares_the_lams_both_curves_have():
+    # linear on 0.05 steps, the sparse method on the adaptive start grid: the hypervolume is
+    # taken on 0, .25, .5, .75, 1 for both, so linear's 16 extra points buy it nothing
+    acc = lambda xs: [0.3 if x < 0.65 else 0.8 for x in xs]
+    dense, start = [round(0.05 * i, 2) for i in range(21)], [0.0, 0.25, 0.5, 0.75, 1.0]
+    tok = lambda xs: [1000 + 9000 * x for x in xs]
+    linear = synthetic_curve("linear", dense, acc(dense), tok(dense))
+    shared = synthetic_curve("linear", start, acc(start), tok(start))
+    sparse = synthetic_curve("dare", start, acc(start), tok(start))
+    v, ref = (judge_sparse_degradation(sparse, c, n_boot=B) for c in (linear, shared))
+    assert list(v.numbers["lams"]) == [0.25, 0.5, 0.75] and v.numbers["hv_linear"] == ref.numbers["hv_linear"]
+    assert v.numbers["d_hv_ci"] == ref.numbers["d_hv_ci"] and "on the shared lams" in v.message
+    few = synthetic_curve("dare", [0.0, 0.25, 0.5, 1.0], acc([0.0, 0.25, 0.5, 1.0]), tok([0.0, 0.25, 0.5, 1.0]))
+    v = judge_sparse_degradation(few, linear, n_boot=B)
+    assert v.status == "inconclusive" and "share 2 merge strengths" in v.message and "3 needed" in v.message
+
+
 def test_sparse_degradation_without_tokens_uses_accuracy():
     linear = curve(STEP, tokens=None)
     v = judge_sparse_degradation(curve([0.3 if x < 0.65 else 0.55 for x in LAMS], tokens=None,
