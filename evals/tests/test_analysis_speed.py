@@ -7,9 +7,10 @@ import zlib
 import numpy as np
 import pytest
 
-from evals.analysis.bootstrap import binomial_draws, ci, quantile_sorted, resample
+from evals.analysis.bootstrap import binomial_draws, ci, quantile_sorted, resample, simultaneous_ci
 from evals.analysis.pareto import dominance_all
 from evals.analysis.points import Point
+from evals.analysis.smoothness import average_ranks
 from evals.analysis.synthetic import synthetic_curve
 from evals.analysis.transition import fit_many, grid_cells, logistic_grid
 
@@ -77,7 +78,6 @@ def test_dominance_scores_use_each_columns_own_spread():
 def test_average_ranks_equal_scipy_rankdata(kind):
     from scipy.stats import rankdata
 
-    from evals.analysis.smoothness import average_ranks
 
     rng = np.random.default_rng(len(kind))
     a = {"normal": rng.normal(size=(200, 11)), "ties": rng.integers(0, 4, size=(200, 11)) * 0.5,
@@ -90,7 +90,6 @@ def test_average_ranks_equal_scipy_rankdata(kind):
 
 
 def test_simultaneous_ci_uses_numpys_quantile():
-    from evals.analysis.bootstrap import simultaneous_ci
 
     rng = np.random.default_rng(4)
     reps, hat = rng.normal(size=(300, 5)) * [1, 2, 0, 1, 3], np.array([0.1, 0.2, 0.0, -0.3, 0.5])

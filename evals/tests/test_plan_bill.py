@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import evals.sweep.cli as sweep_cli
 from evals.cli import main
 from evals.sweep.bill import PRIOR_SHARE, token_bill
 from evals.sweep.config import SweepConfig
@@ -79,7 +80,6 @@ def test_spectrum_plan_bills_tagged_and_top_share_methods(tmp_path, capsys):
 
 @pytest.mark.parametrize("flag, expected", [([], None), (["--judge-workers", "1"], 1), (["--judge-workers", "3"], 3)])
 def test_sweep_hands_judge_workers_to_judging(tmp_path, monkeypatch, capsys, flag, expected):
-    import evals.sweep.cli as sweep_cli
     seen = {}
 
     def judge(curves, meta, **kw):

@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 from tabulate import tabulate
 
-from evals.report import markdown
+from evals.analysis.synthetic import synthetic_curve
+from evals.claims.catalog import judge_all
+from evals.report import markdown, tables
+from evals.report.writer import build_report_data
 from evals.report.text_table import github_table, simple_table
 
 pytestmark = pytest.mark.fast
@@ -43,9 +46,6 @@ def test_random_tables_equal_tabulate(seed):
 
 
 def test_whole_markdown_report_equals_tabulates(tmp_path, monkeypatch):
-    from evals.analysis.synthetic import synthetic_curve
-    from evals.claims.catalog import judge_all
-    from evals.report.writer import build_report_data
 
     lams = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0]
     curves = [synthetic_curve(m, lams, [0.2, 0.25, 0.3, 0.7, 0.75, 0.8], [300, 900, 1200, 2000, 2600, 3000],
@@ -76,9 +76,6 @@ def test_wrapped_simple_tables_equal_tabulate(cells, width):
 
 
 def test_terminal_verdict_table_equals_tabulates(monkeypatch):
-    from evals.analysis.synthetic import synthetic_curve
-    from evals.claims.catalog import judge_all
-    from evals.report import tables
 
     lams = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     curves = [synthetic_curve(m, lams, [0.2, 0.2, 0.3, 0.7, 0.8, 0.8], [100, 200, 300, 400, 500, 600],

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from evals.analysis.synthetic import synthetic_curve
-from evals.analysis.transition import fit_many, logistic_grid
+from evals.analysis.transition import fit_many, grid_cells, logistic_grid
 from evals.claims.catalog import CLAIMS, judge_all, judge_case, plan_claims
 from evals.claims.verdicts import Thresholds
 
@@ -72,7 +72,6 @@ def chunked_reference(lam, y, chunk=128):
     """The chunked fit as it stood before the tie search read `flatnonzero` (c43e548's
     best_cells, verbatim but for names): the same products in the same chunks, ties by two
     boolean argmaxes. Every output must match it bit for bit."""
-    from evals.analysis.transition import grid_cells
 
     g = grid_cells(tuple(np.asarray(lam, dtype=float).tolist()))
     out = {k: np.empty(len(y)) for k in ("c", "w", "lo", "hi", "sse")}
