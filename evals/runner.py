@@ -19,7 +19,7 @@ import hashlib
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Container, Sequence
+from typing import Callable, Container, Mapping, Sequence
 
 from tqdm import tqdm
 
@@ -146,13 +146,16 @@ def evaluate(backend, tokenizer, benchmark: Benchmark | str, problems: Sequence[
              store: ResultsStore | None, model: str, model_fingerprint: str, pair: str, method: str | None = None,
              lam: float | None = None, prompt_mode: str = "chat_template", grade_full_text: bool = False,
              progress: bool = True, before_generate: Callable[[], None] | None = None,
-             backend_name: str | None = None, dtype: str | None = None) -> list[SampleRecord]:
+             backend_name: str | None = None, dtype: str | None = None,
+             record_meta: Mapping | None = None) -> list[SampleRecord]:
     """All `params.n` records of every problem (stored ones reused, missing ones generated).
     `store`: a ResultsStore, or anything with `key in store`, `store.get(key)` and `store.append(record)`.
     `backend`: an `evals.backends.base.Backend`. `before_generate`: called before each
     `backend.generate` call (a sweep writes the point's weights into the model there, so a
     point whose samples are all stored is never merged). `backend_name`, `dtype`: what the
-    records' identity names (default: `backend.name` and the live model's dtype)."""
+    records' identity names (default: `backend.name` and the live model's dtype). `record_meta`:
+    entries added to every generated record's `meta` (a sweep's merge description; never part
+    of a record's key)."""
     if isinstance(benchmark, str):
         benchmark = get_benchmark(benchmark)
     if prompt_mode not in PROMPT_MODES:
@@ -202,6 +205,8 @@ def evaluate(backend, tokenizer, benchmark: Benchmark | str, problems: Sequence[
             for i, comp in zip(ix, comps):
                 fields = grade_completion(benchmark, problem, comp, marker_ids, grade_full_text=grade_full_text,
                                           prompt_mode=prompt_mode)
+                if record_meta:
+                    fields["meta"].update(record_meta)
                 rec = SampleRecord(**common, problem_id=problem.id, sample_index=i, **fields, **identity)
                 if store is not None:
                     store.append(rec)

@@ -9,7 +9,6 @@ job generates; keeps the merge's preparation between lams. A tagged method label
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import replace
 
 import torch
 
@@ -93,40 +92,15 @@ class PairWorker:
             raise ValueError(f"job {job} belongs to pair {job.pair!r}; this worker holds {self.pair.name!r}")
         tokenizer = self.loaded.tokenizers[job.role or self.pair.template_from]
         meta = merge_meta(self.config, job.method) if job.method is not None else None
-        if meta is not None and store is not None:
-            store = _Tagging(store, meta)
-        records = evaluate(self.loaded.backend, tokenizer, get_benchmark(job.benchmark),
-                           self.problems[job.benchmark], self.config.params_for(job.benchmark), store=store,
-                           model=job.model_label, model_fingerprint=self.fingerprint(job), pair=self.pair.name,
-                           method=job.method, lam=job.lam, prompt_mode=self.config.prompt_mode, progress=False,
-                           backend_name=self.config.backend,
-                           dtype=planned_dtype(self.config.backend, self.config.dtype),
-                           before_generate=lambda: self._hold_point(job))
-        return records if meta is None else [_tagged(r, meta) for r in records]
+        return evaluate(self.loaded.backend, tokenizer, get_benchmark(job.benchmark), self.problems[job.benchmark],
+                        self.config.params_for(job.benchmark), store=store, model=job.model_label,
+                        model_fingerprint=self.fingerprint(job), pair=self.pair.name, method=job.method,
+                        lam=job.lam, prompt_mode=self.config.prompt_mode, progress=False,
+                        backend_name=self.config.backend, dtype=planned_dtype(self.config.backend, self.config.dtype),
+                        before_generate=lambda: self._hold_point(job),
+                        record_meta=None if meta is None else {MERGE_META: meta})
 
     def close(self) -> None:
         self._mergers.clear()
         self.loaded.close()
 
-
-def _tagged(record: SampleRecord, meta: dict) -> SampleRecord:
-    """`record` with `meta[MERGE_META]` set (unchanged when it has it already)."""
-    if record.meta.get(MERGE_META) == meta:
-        return record
-    return replace(record, meta={**record.meta, MERGE_META: meta})
-
-
-class _Tagging:
-    """A store seen through `evaluate`: new records get the merge's meta before they are appended."""
-
-    def __init__(self, store, meta: dict):
-        self.store, self.meta = store, meta
-
-    def __contains__(self, key) -> bool:
-        return key in self.store
-
-    def get(self, key):
-        return self.store.get(key)
-
-    def append(self, record: SampleRecord) -> None:
-        self.store.append(_tagged(record, self.meta))
