@@ -25,13 +25,12 @@ from tqdm import tqdm
 
 from evals.analysis.points import Curve
 from evals.analysis.workers import ordered_map
-from evals.method_labels import method_base, method_family
+from evals.method_labels import method_base, method_family, method_variant, variant_label
 from evals.claims.judges_compare import judge_linear_vs_slerp, judge_sparse_degradation
 from evals.claims.judges_curve import (TITLES, judge_no_collapse, judge_pareto,
                                        judge_phase_transition, judge_routing_gain, judge_smooth)
 from evals.claims.verdicts import (STATUSES, Thresholds, Verdict, count_verdicts, multiplicity_note,
                                    sample_size_shortfall)
-from evals.method_labels import method_variant, variant_label  # a comparison's reference: same variant
 
 __all__ = [
     "CLAIMS", "CURVE_CLAIMS", "TITLES", "STATUSES", "ClaimCase", "Thresholds", "Verdict",
