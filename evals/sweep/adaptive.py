@@ -74,12 +74,6 @@ def _series(curve: Curve) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np
     return lam, acc, thought, tokens
 
 
-def centre_ci_width(curve: Curve, n_boot: int = 200, seed: int = 0) -> float | None:
-    """Width of the transition centre's bootstrap CI (None: too few strengths to fit)."""
-    ci = judge_phase_transition(curve, n_boot=n_boot, seed=seed).numbers.get("centre_ci")
-    return None if ci is None else float(ci[1] - ci[0])
-
-
 def _r(x: float) -> float:
     return round(float(x), 4)
 
