@@ -5,12 +5,11 @@
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Iterable, Sequence
 
 from tabulate import tabulate
 
-from evals.claims.catalog import CLAIMS, TITLES, Verdict
+from evals.claims.catalog import TITLES, Verdict
 from evals.claims.verdicts import multiplicity_note
 from evals.report.text_table import simple_table
 
@@ -44,21 +43,6 @@ def format_verdict_table(verdicts: Sequence[Verdict], *, tablefmt: str = "simple
     table = (simple_table(VERDICT_HEADERS, rows, {len(VERDICT_HEADERS) - 1: width}) if tablefmt == "simple" else
              tabulate(rows, headers=VERDICT_HEADERS, tablefmt=tablefmt, maxcolwidths=[None] * 6 + [width]))
     return f"{table}\n{multiplicity_note(verdicts, level)}" if note else table
-
-
-def verdict_matrices(verdicts: Iterable[Verdict]) -> list[tuple[str, list[str], list[list[str]]]]:
-    """Per 'pair / benchmark': (title, headers [claim, method...], rows claim x method -> status)."""
-    groups: dict[tuple[str, str], list[Verdict]] = defaultdict(list)
-    for v in verdicts:
-        groups[(v.pair, v.benchmark)].append(v)
-    out = []
-    for (pair, bench), vs in groups.items():
-        methods = list(dict.fromkeys(v.method for v in vs))
-        cell = {(v.claim, v.method): v.status for v in vs}
-        rows = [[TITLES[c]] + [cell.get((c, m), "-") for m in methods]
-                for c in CLAIMS if any(v.claim == c for v in vs)]
-        out.append((f"{pair} / {bench}", ["claim"] + methods, rows))
-    return out
 
 
 def _rate(x) -> str:
