@@ -5,6 +5,7 @@ search needs to put the transition centre within 0.05 of a dense grid's estimate
     python perf/adaptive_compare.py configs/tiny.yaml --results results/tiny.jsonl [--max-share 0.4]
     python perf/adaptive_compare.py configs/overthink.yaml --fixed-lams 0,0.1,...,1   # or the config's grid
     python perf/adaptive_compare.py --synthetic-only
+    python perf/adaptive_compare.py configs/tiny.yaml --start 0.25 --centre 0.502 --max-share 0.4  # from the probe
 
 Both runs read and fill the same results store (the adaptive run reuses the fixed grid's
 records where their lams coincide, and generates the rest); the tokens of a run are the
@@ -107,6 +108,7 @@ def main(argv=None) -> None:
     ap.add_argument("--methods", help="comma-separated methods (default: the config's)")
     ap.add_argument("--start", default="0.25,0.5,0.75", help="adaptive start grid (comma-separated)")
     ap.add_argument("--target", type=float, default=0.05)
+    ap.add_argument("--centre", type=float, help="a predicted transition centre (`spectrum probe CONFIG` prints it)")
     ap.add_argument("--max-points", type=int, default=12)
     ap.add_argument("--min-step", type=float, default=0.01)
     ap.add_argument("--max-share", type=float, help="token budget: this share of the fixed grid's tokens")
@@ -115,7 +117,7 @@ def main(argv=None) -> None:
     ap.add_argument("--no-synthetic", action="store_true")
     a = ap.parse_args(argv)
     settings = AdaptiveSettings(start=tuple(float(x) for x in a.start.split(",")), target=a.target,
-                                min_step=a.min_step, max_points=a.max_points)
+                                min_step=a.min_step, max_points=a.max_points, centre=a.centre)
     if not a.synthetic_only:
         cfg = SweepConfig.from_yaml(a.config)
         cfg = replace(cfg, threads=1, **({"results": a.results} if a.results else {}),

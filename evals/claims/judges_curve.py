@@ -8,6 +8,9 @@ could go either way); any failure -> "fails", else any unsure -> "inconclusive",
 """
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
+
 import numpy as np
 
 from evals.claims import wording as w
@@ -51,6 +54,17 @@ def _distinct_lams(curve: Curve) -> int:
     return len({p.lam for p in curve.series()})
 
 
+def unresolved_steps(lams, window: tuple[float, float], th: Thresholds) -> list[tuple[float, float]]:
+    """Steps of the grid `lams` that the fitted 10-90% rise `window` overlaps (the one holding
+    it, when it falls inside a single step) and that are wider than the reference step: a rise
+    inside such a step may be as wide as the step, whatever width the fit gives (with no point
+    inside, any narrower rise fits as well). None on a grid at the reference step."""
+    lo, hi = window
+    xs = sorted(set(float(x) for x in lams))
+    return [(a, b) for a, b in zip(xs, xs[1:])
+            if b - a > th.reference_step + 1e-9 and a < hi + 1e-12 and b > lo - 1e-12]
+
+
 def _context(curve: Curve, th: Thresholds) -> tuple[dict, str]:
     """Where outputs start to reason (logistic fit of the share of thinking outputs) and
     how much truncation there is: both bear on reading an accuracy transition."""
@@ -91,7 +105,10 @@ def judge_phase_transition(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_
         return verdict(claim, curve, "inconclusive", "no transition to locate: accuracy at "
                        f"lam={t.lams[-1]:g} differs from lam={t.lams[0]:g} by {w.pts(t.change)} "
                        f"{w.pts_ci(t.change_ci)}, within noise." + context, nums)
-    abrupt = "pass" if f.width <= limit else "fail" if t.width_ci[0] > limit else "unsure"
+    gaps = unresolved_steps(t.lams, f.window, th)
+    nums["unresolved_steps"] = gaps
+    abrupt = ("fail" if f.width > limit and t.width_ci[0] > limit else "unsure" if f.width > limit or gaps
+              else "pass")
     aicc_ok = f.delta_aicc is not None and f.delta_aicc >= th.transition_min_delta_aicc
     status = combine([abrupt, "pass" if aicc_ok else "unsure"])
     move = "rises" if t.change > 0 else "falls"
@@ -106,7 +123,9 @@ def judge_phase_transition(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_
     elif status == "fails":
         text = f"accuracy {move} gradually, not abruptly: {where}; {jump}."
     else:
-        why = ("the width is uncertain" if abrupt == "unsure" else
+        why = (f"the rise lies in {', '.join(w.step(a, b) for a, b in gaps)}, wider than the "
+               f"{th.reference_step:g} reference step, so its width is not resolved (split it)"
+               if abrupt == "unsure" and gaps else "the width is uncertain" if abrupt == "unsure" else
                f"the logistic beats a straight line by only {aic} AICc (needs "
                f"{th.transition_min_delta_aicc:g})")
         text = f"accuracy {move} {where}, but {why}; {jump}."
@@ -121,7 +140,7 @@ def judge_smooth(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
         return verdict(claim, curve, "inconclusive", f"only {len(series)} strengths were "
                        "evaluated; smoothness needs at least 3.")
     rs = resample(series, n_boot=n_boot, seed=seed)
-    window = None
+    window = maybe = None
     lam = np.array([p.lam for p in series])
     change_rep = rs.acc[:, rs.index(series[-1])] - rs.acc[:, rs.index(series[0])]
     lo, hi = np.quantile(change_rep, [(1 - th.level) / 2, (1 + th.level) / 2])
@@ -131,19 +150,35 @@ def judge_smooth(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
             # a transition is there: set aside its 10-90% rise, or at least its centre step
             abrupt = fit.width <= th.abrupt_max_width
             window = fit.window if abrupt else (fit.c, fit.c)
+        else:  # a significant change the logistic does not (yet) confirm as a transition: its
+            # steepest step may be the transition, so it is not failed (unsure when large)
+            d = np.diff(rs.acc_hat[[rs.index(p) for p in series]])
+            k = int(np.argmax(np.abs(d)))
+            maybe = (float(lam[k]), float(lam[k + 1]), float(d[k]))
     sm = analyze_smoothness(curve, window, resamples=rs, level=th.level)
-    narrow, wide = _kept_steps(series, rs, sm.excluded, th)
-    nums = {"excluded_steps": sm.excluded, "jump": None, "jump_ci": None, "jump_lams": None,
+    # a set-aside step wider than the reference step is not known to lie inside the rise (it
+    # may be as wide as the step): it is judged as a wide step, so it can only be unsure
+    gaps = set() if window is None else set(unresolved_steps(lam, fit.window, th))
+    excluded = tuple(s for s in sm.excluded if tuple(s) not in gaps)
+    narrow, wide = _kept_steps(series, rs, excluded + ((maybe[:2],) if maybe else ()), th)
+    nums = {"excluded_steps": excluded, "jump": None, "jump_ci": None, "jump_lams": None,
             "max_jump": th.smooth_max_jump, "reference_step": th.reference_step,
             "uncertified_steps": [s[:3] for s in wide], "spearman": sm.spearman,
             "spearman_ci": sm.spearman_ci, "min_spearman": th.token_min_spearman,
             "joint_ci_over": sm.checked}
     checks, parts = [], []
-    excl = (f" outside the transition ({', '.join(w.step(*s) for s in sm.excluded)}, set aside)"
-            if sm.excluded else "")
+    excl = (f" outside the transition ({', '.join(w.step(*s) for s in excluded)}, set aside)"
+            if excluded else "")
     limit = f"{100 * th.smooth_max_jump:.0f} pts"
     scope = f" of at most {th.reference_step:g}" if wide else ""
-    if sm.jump is None:
+    kept = len(series) - 1 - len(excluded) - (maybe is not None)  # steps left to judge
+    if maybe is not None and abs(maybe[2]) > th.smooth_max_jump:
+        checks.append("unsure")
+        parts.append(f"accuracy changes {w.pts(maybe[2])} at {w.step(*maybe[:2])}, which may be the transition "
+                     f"(the logistic does not beat a straight line by {th.transition_min_delta_aicc:g} AICc "
+                     "on these points)")
+        nums["unconfirmed_step"] = maybe[:2]
+    if not kept:
         checks.append("unsure")
         parts.append("every step lies inside the transition, so no step is left to judge")
     elif narrow is not None:
@@ -162,7 +197,7 @@ def judge_smooth(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
         parts.append(f"accuracy changes {steps}{excl if narrow is None else ''}: more than {limit} "
                      f"over a step wider than the {th.reference_step:g} reference step, which its end "
                      "points cannot certify either way (split it)")
-    elif narrow is None and sm.jump is not None:
+    elif narrow is None and kept:
         parts.append(f"no step{excl} moves accuracy by more than {limit}")
     if sm.spearman_ci is None:
         parts.append("token counts are missing, so token monotonicity was not checked")
@@ -248,6 +283,25 @@ def judge_no_collapse(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot:
                    f"significantly below both parents (lowest {dip_txt(worst)}); {mal_txt}.", nums)
 
 
+def pareto_open_steps(curve: Curve, th: Thresholds) -> list[tuple[float, float]]:
+    """(a, b) for every step of the series (parents included) wider than the reference step
+    whose best conceivable interior merge, its ends' higher accuracy at their lower cost,
+    would beat a parent on both axes (at least as accurate, strictly cheaper): an evaluation
+    that leaves it unsplit cannot say that no merge does."""
+    pts = curve.series()
+    parents = [p for p in (curve.direct, curve.think) if p is not None and p.mean_tokens is not None]
+    if any(p.mean_tokens is None for p in pts):
+        return []
+    out = []
+    for a, b in zip(pts, pts[1:]):
+        if b.lam - a.lam <= th.reference_step + 1e-9:
+            continue
+        best, cost = max(a.accuracy, b.accuracy), min(a.mean_tokens, b.mean_tokens)
+        if any(best >= p.accuracy and cost < p.mean_tokens for p in parents):
+            out.append((float(a.lam), float(b.lam)))
+    return out
+
+
 def judge_pareto(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int = 1000,
                  seed: int = 0) -> Verdict:
     claim, th = "pareto", thresholds
@@ -295,12 +349,50 @@ def judge_pareto(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
                        "axes, but neither difference is significant.", nums)
     m, name, d = max(results, key=lambda r: r[2].score)
     parents_txt = " or ".join(n for n, _ in parents)
+    gaps = pareto_open_steps(curve, th)
+    nums["open_steps"] = gaps
+    if all(r[2].clearly_worse for r in results) and gaps:
+        return verdict(claim, curve, "inconclusive", f"none of {w.plural(len(merges), 'merge')} "
+                       f"beats {parents_txt} on both axes, but a merge inside "
+                       f"{', '.join(w.step(a, b) for a, b in gaps)}, wider than the {th.reference_step:g} "
+                       f"reference step, could (split it); best was {desc(m, name, d)}.", nums)
     if all(r[2].clearly_worse for r in results):
         return verdict(claim, curve, "fails", f"none of {w.plural(len(merges), 'merge')} beats "
                        f"{parents_txt} on both axes, each is significantly worse on one; best was "
                        f"{desc(m, name, d)}.", nums)
     return verdict(claim, curve, "inconclusive", f"no merge beats {parents_txt} on both axes, but "
                    f"not every trade-off is clear; closest was {desc(m, name, d)}.", nums)
+
+
+def routing_open_steps(curve: Curve, th: Thresholds, half: dict[float, float]) -> list[tuple[float, float, float]]:
+    """(a, b, conceivable gain) for every step of the series (parents included) wider than the
+    reference step whose best conceivable interior merge, its ends' higher accuracy at their
+    lower cost, beats the routing line between the parents by more than noise: the larger of
+    its ends' gain-CI half-widths (`half`, by lam) and a new point's own binomial noise
+    z sqrt(a (1 - a) / n) (a merge close to a parent has a narrow paired CI, which says
+    nothing about a point still to be placed). A merge inside such a step could beat random
+    routing, so an evaluation that leaves it unsplit cannot say that none does. A chord
+    between two ends on or below the line stays below it, so only a step where accuracy
+    rises faster than cost qualifies. Needs both parents with token counts."""
+    d, t, pts = curve.direct, curve.think, curve.series()
+    if d is None or t is None or d.mean_tokens is None or t.mean_tokens is None \
+            or any(p.mean_tokens is None for p in pts):
+        return []
+    td, tt, ad, at = float(d.mean_tokens), float(t.mean_tokens), float(d.accuracy), float(t.accuracy)
+    z = NormalDist().inv_cdf(0.5 + th.level / 2.0)
+    out = []
+    for a, b in zip(pts, pts[1:]):
+        if b.lam - a.lam <= th.reference_step + 1e-9:
+            continue
+        cost = min(float(a.mean_tokens), float(b.mean_tokens))
+        q = 0.5 if tt == td else min(max((cost - td) / (tt - td), 0.0), 1.0)
+        best = max(float(a.accuracy), float(b.accuracy))
+        gain = best - ((1 - q) * ad + q * at)
+        floor = z * math.sqrt(best * (1.0 - best) / max(a.n, b.n, 1))  # one new point's own binomial noise
+        noise = max([half[k] for k in (round(a.lam, 4), round(b.lam, 4)) if k in half] + [floor])
+        if gain > noise:
+            out.append((float(a.lam), float(b.lam), float(gain)))
+    return out
 
 
 def judge_routing_gain(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int = 1000,
@@ -314,6 +406,8 @@ def judge_routing_gain(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot
     gains = list(zip(merges, routing_gains(rs, list(range(2, 2 + len(merges))), 0, 1, th.level)))
     nums = {"points": [{"lam": m.lam, "gain": g.gain, "gain_ci": g.gain_ci, "q": g.q,
                         "clipped": g.clipped} for m, g in gains], "joint_ci_over": len(gains)}
+    half = {round(q["lam"], 4): (q["gain_ci"][1] - q["gain_ci"][0]) / 2.0 for q in nums["points"]}
+    nums["open_steps"] = routing_open_steps(curve, th, half)
     m, g = max(gains, key=lambda r: r[1].gain)
     rival = (f"a coin sending {g.q:.0%} of problems to thinking at the same mean cost"
              if not g.clipped else "direct alone (the merge is cheaper than direct)" if g.q == 0
@@ -324,7 +418,13 @@ def judge_routing_gain(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot
         return verdict(claim, curve, "holds", f"{len(sig)} of {w.plural(len(merges), 'merge')} "
                        f"{'beats' if len(sig) == 1 else 'beat'} "
                        f"random routing beyond noise; best is {desc}.", nums)
-    if g.gain <= 0:
+    gaps = ", ".join(w.step(a, b) for a, b, _ in nums["open_steps"])
+    unsplit = (f"; a merge inside {gaps}, wider than the {th.reference_step:g} reference step, could "
+               "still beat it (split it)") if gaps else ""
+    if g.gain <= 0 and not gaps:
         return verdict(claim, curve, "fails", f"no merge beats random routing between the parents; "
                        f"best was {desc}.", nums)
-    return verdict(claim, curve, "inconclusive", f"best is {desc}, not significant.", nums)
+    if g.gain <= 0:
+        return verdict(claim, curve, "inconclusive", f"no merge evaluated beats random routing; best "
+                       f"was {desc}{unsplit}.", nums)
+    return verdict(claim, curve, "inconclusive", f"best is {desc}, not significant{unsplit}.", nums)

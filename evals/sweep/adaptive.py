@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from statistics import NormalDist
 
 import numpy as np
 
@@ -80,22 +79,36 @@ def _r(x: float) -> float:
 
 def split_point(a: float, b: float, why: str, cost_a: float, cost_b: float, reference: float,
                 lattice: float | None = None) -> float:
-    """Bisection, except a smooth step wider than two reference steps: a reference-width step
-    at its cheaper end (judged as on the paper's grid) and the rest (split again if needed).
-    With `lattice` (min_step) the midpoint is rounded to its multiples, so bisection from a
-    0.25 grid reaches the paper's 0.01 points (0.62, not 0.6094 and 0.625)."""
-    if why == "smooth" and b - a > 2 * reference + 1e-9:
-        return _r(a + reference if cost_a <= cost_b else b - reference)
-    mid = (a + b) / 2.0
-    return _r(mid if lattice is None else round(mid / lattice) * lattice)
+    """Coarse to fine. A step wider than the reference step is split at a point of the
+    reference grid (the multiples of 0.1, the paper's grid) strictly inside it when there is
+    one, the one nearest the intended point: the judges read curves at that resolution, so
+    the search reaches it with the paper's own points (0.6, not 0.62, between 0.5 and 0.75).
+    The intended point is the midpoint, except for a smooth step wider than two reference
+    steps: a reference-width step at its cheaper end (judged as on the paper's grid) and the
+    rest (split again if needed). Steps within the reference step are bisected, with
+    `lattice` (min_step) on its multiples, so the search reaches the paper's dense 0.01
+    points (0.62, not 0.6094 and 0.625)."""
+    wide_smooth = why == "smooth" and b - a > 2 * reference + 1e-9
+    x = (a + reference if cost_a <= cost_b else b - reference) if wide_smooth else (a + b) / 2.0
+    if b - a > reference + 1e-9:
+        gap = 1e-9 + (lattice or 0.0)
+        inside = [k * reference for k in range(math.ceil((a + gap) / reference), math.floor((b - gap) / reference) + 1)]
+        if wide_smooth:  # keep the cheap end's step within the reference step
+            inside = [y for y in inside if (y <= x + 1e-9 if cost_a <= cost_b else y >= x - 1e-9)]
+        if inside:
+            return _r(min(inside, key=lambda y: (abs(y - x), y)))
+    if wide_smooth:
+        return _r(x)
+    return _r(x if lattice is None else round(x / lattice) * lattice)
 
 
 def transition_needs(curve: Curve, lam, acc, thought, tokens, settings: AdaptiveSettings,
                      th: Thresholds, n_boot: int, seed: int) -> list[tuple[int, str, float]]:
     """(step index, why, size) for the transition and smooth judges. With a significant change
-    but too few points for the logistic to beat a line by the AICc margin, only "support" (the
-    widest step, the cheapest among equally wide): no fit yet, so no window for the smooth
-    claim to set aside. Once fitted: "centre" (the steepest step) while the width is uncertain
+    but too few points for the logistic to beat a line by the AICc margin, only "support": the
+    cheapest step (by predicted cost) wider than the reference step, the widest among equally
+    cheap (a point is a point to the AICc test; one on the cheap plateau costs the direct
+    parent's tokens): no fit yet, so no window for the smooth claim to set aside. Once fitted: "centre" (the steepest step) while the width is uncertain
     against the limit, the centre CI is wider than `target` or the steepest step is wider than
     the 0.1 reference step (the fitted width of a rise inside a wider gap says nothing about
     the 0.2 limit), and "smooth" for every step the smooth judge cannot certify."""
@@ -111,7 +124,8 @@ def transition_needs(curve: Curve, lam, acc, thought, tokens, settings: Adaptive
     aicc = pt.get("delta_aicc")
     if real and (aicc is None or aicc < th.transition_min_delta_aicc):
         mid = (np.zeros(len(width)) if tokens is None else (tokens[:-1] + tokens[1:]) / 2.0)
-        i = min(range(len(width)), key=lambda k: (-round(float(width[k]), 6), float(mid[k])))
+        wide = [k for k in range(len(width)) if width[k] > th.reference_step + 1e-9] or list(range(len(width)))
+        i = min(wide, key=lambda k: (float(mid[k]), -round(float(width[k]), 6)))
         return [(i, "support", float(steps[i]))] if splittable[i] else []
     if real and pt.get("width_ci") is not None:
         unsure = pt["width"] > th.abrupt_max_width >= pt["width_ci"][0]
@@ -131,38 +145,15 @@ def _smooth_needs(curve: Curve, lam, th: Thresholds, n_boot: int, seed: int) -> 
 
 def routing_need(curve: Curve, lam, acc, tokens, th: Thresholds, n_boot: int, seed: int) -> list[tuple[int, str, float]]:
     """Steps that leave "some merge beats random routing at matched cost" open: while the
-    judge does not hold, a step wider than the 0.1 reference step whose best conceivable
-    interior merge, its ends' higher accuracy a at their lower cost, beats the routing line
-    between the parents by more than noise: the larger of its ends' joint gain-CI half-widths
-    and a new point's own binomial noise z sqrt(a (1 - a) / n) (a merge close to a parent
-    has a narrow paired CI, which says nothing about the point to be placed): a merge inside
-    could hold. A chord between two ends on or below the line stays below it, so only a step
-    where accuracy rises faster than cost qualifies."""
-    d, t = curve.direct, curve.think
-    if tokens is None or d is None or t is None or d.mean_tokens is None or t.mean_tokens is None \
-            or not curve.interior():
+    judge does not hold, the steps it names as able to hold such a merge (its `open_steps`:
+    wider than the 0.1 reference step, with a best conceivable interior merge above the
+    routing line beyond noise; `evals.claims.judges_curve.routing_open_steps`)."""
+    if tokens is None or not curve.interior():
         return []
     rg = judge_routing_gain(curve, th, n_boot=n_boot, seed=seed)
     if rg.status == "holds":
         return []
-    half = {_r(q["lam"]): (q["gain_ci"][1] - q["gain_ci"][0]) / 2.0 for q in rg.numbers["points"]}
-    td, tt, ad, at = float(d.mean_tokens), float(t.mean_tokens), float(d.accuracy), float(t.accuracy)
-    pts = curve.series()
-    n = [max(a.n, b.n, 1) for a, b in zip(pts, pts[1:])]
-    z = NormalDist().inv_cdf(0.5 + th.level / 2.0)
-    out = []
-    for i in range(len(lam) - 1):
-        if lam[i + 1] - lam[i] <= th.reference_step + 1e-9:
-            continue
-        cost = min(tokens[i], tokens[i + 1])
-        q = 0.5 if tt == td else min(max((cost - td) / (tt - td), 0.0), 1.0)
-        gain = max(acc[i], acc[i + 1]) - ((1 - q) * ad + q * at)
-        best = max(acc[i], acc[i + 1])
-        floor = z * math.sqrt(best * (1.0 - best) / n[i])  # one new point's own binomial noise
-        noise = max([half[k] for k in (_r(lam[i]), _r(lam[i + 1])) if k in half] + [floor])
-        if gain > noise:
-            out.append((i, "routing", float(gain)))
-    return out
+    return [(int(np.flatnonzero(np.isclose(lam, a))[0]), "routing", g) for a, b, g in rg.numbers.get("open_steps", [])]
 
 
 def pareto_need(curve: Curve, lam, acc, tokens, th: Thresholds, n_boot: int, seed: int) -> list[tuple[int, str, float]]:
@@ -236,45 +227,64 @@ def generated_tokens(records: Sequence[SampleRecord]) -> int:
 class Round:
     lams: dict[str, tuple[float, ...]]  # method -> lams evaluated after this round
     added: dict[str, tuple[Proposal, ...]]
-    tokens: int  # generated tokens of every record so far
+    tokens: int  # generated tokens of every record when the round proposed its points
 
 
 def run_adaptive(config: SweepConfig, *, run_fn: Callable[..., list[SampleRecord]] = run_sweep,
                  progress: bool = True, n_boot: int = 200) -> tuple[list[SampleRecord], list[Round]]:
     """Rounds of ordinary sweeps, one per method with that method's lams, until no curve
-    proposes a point or none fits the token budget (each budgeted at its dearer neighbour's
-    tokens, so the budget is not overshot by more than that guess misses). A round takes
-    every curve's support, smooth, centre and routing points, in that order, cheapest per
-    reason served first (`Proposal.rank`); Pareto points only in
-    rounds where no curve needs one of those, so the budget goes to holds/fails verdicts
-    first. Returns every record and the rounds."""
+    proposes a point or none fits the token budget. A round takes every curve's support,
+    smooth, centre and routing points, in that order, cheapest per reason served first
+    (`Proposal.rank`); Pareto points only in rounds where no curve needs one of those, so the
+    budget goes to holds/fails verdicts first. Under `max_tokens` a point is admitted at its
+    dearer neighbour's tokens (a bound when tokens are monotone between neighbours, so the
+    budget holds); what the admitted points did not spend of their bound comes back before
+    the round's next point is turned away: the admitted ones run, and the round's remaining
+    proposals are admitted again, in rank order, against what is actually left. Returns
+    every record and the rounds."""
     settings = config.adaptive
     if settings is None:
         raise ValueError("run_adaptive: the config has no adaptive settings (lams: adaptive)")
     lams = {m: set(settings.grid()) for m in config.methods}
     records: dict[tuple, SampleRecord] = {}
     rounds: list[Round] = []
-    for i in range(MAX_ROUNDS):
-        for m in config.methods:
+
+    def run(methods) -> int:
+        for m in methods:
             for r in run_fn(replace(config, methods=(m,), lams=tuple(sorted(lams[m]))), progress=progress):
                 records[r.key()] = r
-        spent = generated_tokens(list(records.values()))
+        return generated_tokens(list(records.values()))
+
+    spent = run(config.methods)
+    for i in range(MAX_ROUNDS):
+        at_start = spent
         added: dict[str, list[Proposal]] = {m: [] for m in config.methods}
         if i + 1 < MAX_ROUNDS:
             cands = [(curve.method, p) for curve in judged_curves(list(records.values())) if curve.method in lams
                      for p in propose(curve, settings, n_boot=n_boot, seed=config.seed)]
-            if any(p.why != "pareto" for _, p in cands):  # verdict-deciding points first, in
-                cands = [(m, p) for m, p in cands if p.why != "pareto"]  # every curve
-            budget = None if settings.max_tokens is None else settings.max_tokens - spent
-            for m, p in sorted(cands, key=lambda c: c[1].rank):
-                if budget is not None and p.tokens > budget:
-                    continue  # over the token budget at its predicted cost
-                if all(abs(p.lam - x) >= settings.resolution - 1e-9 for x in lams[m]):
+            for later in (("routing", "pareto"), ("pareto",)):  # the transition's points first, in every curve
+                if any(p.why not in later for _, p in cands):
+                    cands = [(m, p) for m, p in cands if p.why not in later]
+                    break
+            queue = sorted(cands, key=lambda c: c[1].rank)
+            while queue:
+                budget = None if settings.max_tokens is None else settings.max_tokens - spent
+                batch, rest = [], []
+                for m, p in queue:
+                    if budget is not None and p.tokens > budget:
+                        rest.append((m, p))  # over what is left at its bound: retried after a refund
+                    elif all(abs(p.lam - x) >= settings.resolution - 1e-9 for x in lams[m]):
+                        batch.append((m, p))
+                        lams[m].add(p.lam)
+                        budget = None if budget is None else budget - p.tokens
+                if not batch:
+                    break
+                for m, p in batch:
                     added[m].append(p)
-                    lams[m].add(p.lam)
-                    budget = None if budget is None else budget - p.tokens
+                spent = run(dict.fromkeys(m for m, _ in batch))
+                queue = rest
         rounds.append(Round({m: tuple(sorted(v)) for m, v in lams.items()},
-                            {m: tuple(v) for m, v in added.items() if v}, spent))
+                            {m: tuple(v) for m, v in added.items() if v}, at_start))
         if not any(added.values()):
             break
     return list(records.values()), rounds

@@ -12,7 +12,10 @@
 - `max_points`: merge points per method at most (start grid included);
 - `max_tokens`: generated tokens of the whole sweep at most (checked between rounds);
 - `centre`: a predicted transition centre (`spectrum probe CONFIG` prints one): the start
-  grid gains centre - target, centre and centre + target.
+  grid gains the points of the claims' 0.1 reference grid that bracket centre +- target (a
+  centre of 0.502 with target 0.05: 0.4, 0.5, 0.6), so the predicted rise is resolved at
+  the judges' resolution from the first round; with `start: [0.25]` the search then spends
+  nothing above the rise unless a judge asks for it (tokens rise with lam).
 
 The `sequential:` section (sampling at temperature > 0): `{first: 2}` starts every point with
 2 samples per problem and doubles them, up to the benchmark's `samples`, only where a verdict
@@ -23,10 +26,14 @@ and `evals.sweep.sequential` run them.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from evals.claims.verdicts import Thresholds
+
 DEFAULT_START = (0.25, 0.5, 0.75)
+REFERENCE_STEP = Thresholds().reference_step  # the claims' lam resolution (0.1, the paper's grid)
 KEYS = ("start", "target", "min_step", "max_points", "max_tokens", "centre")
 
 
@@ -61,10 +68,12 @@ class AdaptiveSettings:
         return self.min_step
 
     def grid(self) -> tuple[float, ...]:
-        """The start lams: `start`, plus the predicted centre and one target either side."""
+        """The start lams: `start`, plus the reference-grid points bracketing centre +- target."""
         lams = set(self.start)
         if self.centre is not None:
-            lams |= {min(1.0, max(0.0, round(self.centre + d, 4))) for d in (-self.target, 0.0, self.target)}
+            lo = math.floor((self.centre - self.target) / REFERENCE_STEP + 1e-9)
+            hi = math.ceil((self.centre + self.target) / REFERENCE_STEP - 1e-9)
+            lams |= {round(k * REFERENCE_STEP, 4) for k in range(max(lo, 1), hi + 1) if k * REFERENCE_STEP < 1.0 - 1e-9}
         return tuple(sorted(lams))
 
     @classmethod

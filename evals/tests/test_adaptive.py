@@ -40,16 +40,17 @@ def test_too_few_points_for_the_logistic_get_support_at_the_widest_cheapest_step
     # so the transition judge is open; every step is 0.25 wide, midpoint costs 4, 4, 14, 24.5
     curve = step_curve([0.25, 0.5, 0.75], [0.3, 0.3, 1.0], [4.0, 4.0, 24.0])
     new = propose(curve, AdaptiveSettings())
-    assert [(p.lam, p.why, p.cost) for p in new] == [(0.12, "support", 4.0)]  # on the 0.01 lattice
+    assert [(p.lam, p.why, p.cost) for p in new] == [(0.1, "support", 4.0)]  # the 0.1 grid's point nearest .125
     assert new[0].tokens == 4.0 * 30  # budgeted: the dearer neighbour's 4 tokens x 30 samples
 
 
 def test_a_settled_transition_inside_a_gap_wider_than_the_reference_step_is_split():
     # 7 points: the logistic wins by far, but the rise sits in .5-.75 (0.25 > 0.1 wide), where
-    # a fitted width says nothing about the 0.2 limit -> bisect it (.625 -> .62); once the step is .5-.6
-    # (0.1) and the centre CI within 0.05, the transition needs nothing more
+    # a fitted width says nothing about the 0.2 limit, and which the smooth judge cannot set
+    # aside as inside the rise -> split it at the 0.1 grid's point inside (.6), for both (smooth
+    # first in ORDER); once the step is .5-.6 (0.1) and the centre CI within 0.05, nothing more
     gap = step_curve([0.125, 0.25, 0.375, 0.5, 0.75], [0.3, 0.3, 0.3, 0.3, 1.0], [4, 4, 4, 4, 24])
-    assert [(p.lam, p.why) for p in propose(gap, AdaptiveSettings())] == [(0.62, "centre")]
+    assert [(p.lam, p.why, p.serves) for p in propose(gap, AdaptiveSettings())] == [(0.6, "smooth", 2)]
     done = step_curve([0.125, 0.25, 0.375, 0.5, 0.6, 0.75], [0.3, 0.3, 0.3, 0.3, 1.0, 1.0], [4, 4, 4, 4, 24, 24])
     assert propose(done, AdaptiveSettings()) == []
 
@@ -61,6 +62,16 @@ def test_smooth_step_wider_than_twice_the_reference_is_split_at_its_cheap_end():
     new = propose(curve, AdaptiveSettings(max_points=12))
     assert (new[0].lam, new[0].why, new[0].cost) == (0.6, "smooth", 21.5)
     assert split_point(0.5, 0.7, "smooth", 20, 26, 0.1) == 0.6 and split_point(0.5, 0.9, "smooth", 30, 26, 0.1) == 0.8
+
+
+@pytest.mark.parametrize("a, b, why, costs, want", [
+    (0.5, 0.75, "routing", (4, 25), 0.6), (0.25, 0.5, "routing", (4, 13), 0.4),  # the 0.1 grid's point inside
+    (0.5, 0.62, "smooth", (13, 25), 0.6), (0.25, 0.75, "smooth", (4, 25), 0.3),  # cheap end's step <= 0.1
+    (0.25, 0.75, "smooth", (25, 4), 0.7), (0.5, 0.75, "centre", (4, 25), 0.6), (0, 0.25, "support", (4, 4), 0.1),
+    (0.5, 0.6, "centre", (4, 25), 0.55), (0.6, 0.65, "pareto", (4, 25), 0.62),  # within 0.1: the 0.01 lattice
+])
+def test_smooth_and_routing_points_lie_on_the_reference_grid(a, b, why, costs, want):
+    assert split_point(a, b, why, *costs, 0.1, 0.01) == want
 
 
 def test_pareto_knee_until_a_merge_beats_a_parent():
@@ -80,7 +91,7 @@ def test_pareto_knee_until_a_merge_beats_a_parent():
 
 @pytest.mark.parametrize("lams, accs, tokens, want", [
     # direct .3 at 4 tokens, thinking 1.0 at 25; every merge on the coin's line (gain 0: fails).
-    # .5-.75: .75's accuracy at .5's 4 tokens beats the line by 1.0 - .3 = 70 pts -> .62
+    # .5-.75: .75's accuracy at .5's 4 tokens beats the line by 1.0 - .3 = 70 pts (split at .6)
     ([0.25, 0.5, 0.75], [0.3, 0.3, 1.0], [4, 4, 25], [(2, 0.7)]),
     # .5 three points above the coin: .25-.5 could hold at most 3 pts, below one new point's
     # binomial noise 1.96 sqrt(.33 x .67 / 30) = 16.8 pts: only .5-.75 is asked for
@@ -136,7 +147,7 @@ def test_settings_refuse_bad_input_with_one_line(raw, msg):
 
 def test_config_reads_lams_adaptive_and_the_probe_centre():
     cfg = SweepConfig.from_mapping({"pair": "tiny", "lams": "adaptive", "adaptive": {"centre": 0.5, "target": 0.04}})
-    assert cfg.lams == (0.25, 0.46, 0.5, 0.54, 0.75) and cfg.adaptive.resolution == 0.01
+    assert cfg.lams == (0.25, 0.4, 0.5, 0.6, 0.75)  # the 0.1 grid's points bracketing .46-.54 and cfg.adaptive.resolution == 0.01
     with pytest.raises(ValueError, match="needs lams: adaptive"):
         SweepConfig.from_mapping({"pair": "tiny", "adaptive": {"target": 0.05}})
 
@@ -159,14 +170,15 @@ def test_driver_runs_rounds_of_ordinary_sweeps_until_nothing_is_proposed():
     records, rounds = run_adaptive(cfg, run_fn=run_fn, n_boot=50)
     lams = rounds[-1].lams["linear"]
     assert calls[0] == (("linear",), (0.25, 0.5, 0.75)) and calls[-1][1] == lams
-    # 5 points: support at the cheapest widest step (.125 -> .12 on the 0.01 lattice) and routing
-    # in .5-.75 (a merge at .5's 4 tokens with .75's accuracy would beat the coin: -> .62); 7:
-    # the rise sits in .5-.62, wider than 0.1 -> .56 (centre); then (no transition point needed
-    # any more) the knee: thinking's accuracy first at .62, .56 cheaper -> .59 -> .6 (still
-    # wrong: correct iff lam > .6) -> .61; .6-.61 is one min_step wide
-    assert lams == (0.12, 0.25, 0.5, 0.56, 0.59, 0.6, 0.61, 0.62, 0.75)
+    # support at the cheapest widest step (.125 -> .1, the 0.1 grid's point); the transition's
+    # points before routing: the rise sits in .5-.75, which the smooth judge cannot set aside
+    # -> .6 (the 0.1 grid's point inside), then in .6-.75 -> .7; the rise is then resolved at
+    # the reference step and no step wider than 0.1 could hold a merge above the coin (routing
+    # asks for nothing); then the knee: thinking's accuracy first at .7, .6 cheaper ->
+    # .65 -> .62 -> .61 (correct iff lam > .6); .6-.61 is one min_step wide
+    assert lams == (0.1, 0.25, 0.5, 0.6, 0.61, 0.62, 0.65, 0.7, 0.75)
     assert [tuple(p.why for p in r.added["linear"]) for r in rounds[:-1]] == [
-        ("support", "routing"), ("centre",), ("pareto",), ("pareto",), ("pareto",)]
+        ("support",), ("smooth",), ("smooth",), ("pareto",), ("pareto",), ("pareto",)]
     assert not rounds[-1].added and rounds[-1].tokens == sum(r.generated_tokens for r in records)
 
 

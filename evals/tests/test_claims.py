@@ -211,3 +211,32 @@ def test_transition_reports_reasoning_onset_and_truncation():
     assert "Outputs start to reason around lam=0.65" in v.message and v.numbers["thought_centre"] == 0.65
     assert "Up to 15% of outputs hit the token cap (lam=0.9)" in v.message
     assert v.numbers["max_truncated"] == pytest.approx(0.15)
+
+
+# Existence claims across an unsampled gap. Direct .3 at 1,000 tokens, thinking 1.0 at 9,000;
+# merges below the rise .3 at 1,500, above it 1.0 at 10,000: none beats the coin (gain <= 0)
+# and each is clearly worse than both parents on one axis. On the coarse grid 0, .25, .5, .75, 1
+# the step .5 -> .75 could hold a merge at .75's accuracy and .5's cost, which would beat
+# both: neither claim can fail there. Sampled every 0.1 (the reference width), both fail.
+COARSE = [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def _on_the_line(lams, rise_at):
+    acc = [0.3 if x < rise_at else 1.0 for x in lams]
+    tokens = [1000 if x == 0 else 1500 if x < rise_at else 10000 for x in lams]
+    return acc, tokens
+
+
+@pytest.mark.parametrize("judge, want_fine", [(judge_routing_gain, "fails"), (judge_pareto, "fails")])
+def test_an_existence_claim_cannot_fail_across_a_step_wider_than_the_reference(judge, want_fine):
+    acc, tokens = _on_the_line(COARSE, 0.6)
+    coarse = synthetic_curve("linear", COARSE, acc, tokens, think=(1.0, 9000.0))
+    v = judge(coarse, n_boot=B)
+    assert v.status == "inconclusive", v.message
+    assert "lam 0.5->0.75" in v.message and "split it" in v.message
+    assert [tuple(s[:2]) for s in v.numbers["open_steps"]] == [(0.5, 0.75)]
+    acc, tokens = _on_the_line(LAMS, 0.6)
+    fine = synthetic_curve("linear", LAMS, acc, tokens, think=(1.0, 9000.0))
+    v = judge(fine, n_boot=B)
+    assert v.status == want_fine, v.message
+    assert v.numbers["open_steps"] == []
