@@ -150,17 +150,19 @@ def judge_smooth(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
             # a transition is there: set aside its 10-90% rise, or at least its centre step
             abrupt = fit.width <= th.abrupt_max_width
             window = fit.window if abrupt else (fit.c, fit.c)
-        else:  # a significant change the logistic does not (yet) confirm as a transition: its
-            # steepest step may be the transition, so it is not failed (unsure when large)
-            d = np.diff(rs.acc_hat[[rs.index(p) for p in series]])
-            k = int(np.argmax(np.abs(d)))
-            maybe = (float(lam[k]), float(lam[k + 1]), float(d[k]))
+        else:  # a significant change the logistic does not (yet) confirm as a transition: the
+            # steps of its fitted rise may be the transition, so they are not failed (unsure when large)
+            mw = fit.window if fit.width <= th.abrupt_max_width else (fit.c, fit.c)
+            d = dict(zip(zip(lam[:-1].tolist(), lam[1:].tolist()), np.diff(rs.acc_hat[[rs.index(p) for p in series]])))
+            maybe = [(a, b, float(d[(a, b)])) for a, b in
+                     analyze_smoothness(curve, mw, resamples=rs, level=th.level).excluded]
     sm = analyze_smoothness(curve, window, resamples=rs, level=th.level)
     # a set-aside step wider than the reference step is not known to lie inside the rise (it
     # may be as wide as the step): it is judged as a wide step, so it can only be unsure
     gaps = set() if window is None else set(unresolved_steps(lam, fit.window, th))
     excluded = tuple(s for s in sm.excluded if tuple(s) not in gaps)
-    narrow, wide = _kept_steps(series, rs, excluded + ((maybe[:2],) if maybe else ()), th)
+    maybe = maybe or []
+    narrow, wide = _kept_steps(series, rs, excluded + tuple(m[:2] for m in maybe), th)
     nums = {"excluded_steps": excluded, "jump": None, "jump_ci": None, "jump_lams": None,
             "max_jump": th.smooth_max_jump, "reference_step": th.reference_step,
             "uncertified_steps": [s[:3] for s in wide], "spearman": sm.spearman,
@@ -171,13 +173,14 @@ def judge_smooth(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
             if excluded else "")
     limit = f"{100 * th.smooth_max_jump:.0f} pts"
     scope = f" of at most {th.reference_step:g}" if wide else ""
-    kept = len(series) - 1 - len(excluded) - (maybe is not None)  # steps left to judge
-    if maybe is not None and abs(maybe[2]) > th.smooth_max_jump:
+    kept = len(series) - 1 - len(excluded) - len(maybe)  # steps left to judge
+    big = [m for m in maybe if abs(m[2]) > th.smooth_max_jump]
+    if big:
         checks.append("unsure")
-        parts.append(f"accuracy changes {w.pts(maybe[2])} at {w.step(*maybe[:2])}, which may be the transition "
-                     f"(the logistic does not beat a straight line by {th.transition_min_delta_aicc:g} AICc "
-                     "on these points)")
-        nums["unconfirmed_step"] = maybe[:2]
+        parts.append(f"accuracy changes {', '.join(f'{w.pts(d)} at {w.step(a, b)}' for a, b, d in big)}, which "
+                     f"may be the transition (the logistic does not beat a straight line by "
+                     f"{th.transition_min_delta_aicc:g} AICc on these points)")
+    nums["unconfirmed_steps"] = [m[:2] for m in maybe]
     if not kept:
         checks.append("unsure")
         parts.append("every step lies inside the transition, so no step is left to judge")

@@ -243,3 +243,34 @@ def test_sequential_needs_a_temperature():
         SweepConfig.from_mapping({"pair": "tiny", "sequential": {"first": 2}})
     with pytest.raises(ValueError, match="sequential.first"):
         SweepConfig.from_mapping({"pair": "tiny", "sampling": {"temperature": 0.6}, "sequential": {"first": 0}})
+
+
+def test_a_budget_refund_admits_the_rounds_next_point_before_it_ends():
+    # two methods with the step at .6 (tokens 4 below, 25 above, 20 problems). After the start
+    # (parents 80 + 500; per method .25 80, .5 80, .75 500) and round 1's support points (.1,
+    # 80 each): 2,060. Round 2 asks both for .6 (the rise in .5-.75), each bounded by its dearer
+    # neighbour's 500; with 580 left only one fits at its bound. It runs, spends 80 (.6 is below
+    # the step), and the refund admits the other in the same round: 2,220 in all, within budget
+    def run_fn(cfg, progress=False):
+        recs = []
+        for method, lam in [(None, 0.0), (None, 1.0)] + [(cfg.methods[0], x) for x in cfg.lams]:
+            for i in range(20):
+                r = make_record(f"q{i:02d}", correct=lam > 0.6, tokens=25 if lam > 0.6 else 4, lam=lam,
+                                fingerprint=f"{method}@{lam}", thought=lam > 0.6)
+                recs.append(replace(r, method=method, benchmark="synthetic"))
+        return recs
+
+    calls = []
+
+    def counting(cfg, progress=False):
+        calls.append((cfg.methods, cfg.lams))
+        return run_fn(cfg, progress)
+
+    cfg = SweepConfig.from_mapping({"pair": "tiny", "methods": ["linear", "slerp"], "lams": "adaptive",
+                                    "adaptive": {"max_tokens": 2060 + 580}})
+    records, rounds = run_adaptive(cfg, run_fn=counting, n_boot=50)
+    assert rounds[1].tokens == 2060
+    assert {m: [p.lam for p in ps] for m, ps in rounds[1].added.items()} == {"linear": [0.6], "slerp": [0.6]}
+    assert [c[1] for c in calls[-2:]] == [(0.1, 0.25, 0.5, 0.6, 0.75)] * 2  # one after the other
+    assert sum(r.generated_tokens for r in records) == 2220 <= cfg.adaptive.max_tokens
+    assert not rounds[-1].added  # .7 (bound 500) does not fit the 420 left

@@ -240,3 +240,32 @@ def test_an_existence_claim_cannot_fail_across_a_step_wider_than_the_reference(j
     v = judge(fine, n_boot=B)
     assert v.status == want_fine, v.message
     assert v.numbers["open_steps"] == []
+
+
+def test_an_abrupt_rise_inside_a_step_wider_than_the_reference_is_not_resolved():
+    # .3 -> .8 between .5 and .75 with nothing inside: the fit's width (any narrow rise fits)
+    # says nothing about the 0.2 limit, so neither the transition nor smoothness can hold;
+    # the same rise on the 0.1 grid (inside .5-.6) holds both
+    coarse = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 0.9, 1.0]
+    c = synthetic_curve("linear", coarse, [0.3 if x < 0.6 else 0.8 for x in coarse], [1000 + 9000 * x for x in coarse])
+    v = judge_phase_transition(c, n_boot=B)
+    assert v.status == "inconclusive" and "lam 0.5->0.75" in v.message and "not resolved" in v.message, v.message
+    assert v.numbers["unresolved_steps"] == [[0.5, 0.75]]
+    assert judge_smooth(c, n_boot=B).status == "inconclusive"
+    fine = curve([0.3 if x < 0.55 else 0.8 for x in LAMS])
+    assert judge_phase_transition(fine, n_boot=B).status == "holds"
+    assert judge_smooth(fine, n_boot=B).status == "holds"
+
+
+def test_smooth_does_not_fail_a_rise_the_logistic_cannot_yet_confirm():
+    # six strengths: AICc's small-sample penalty keeps the logistic from beating a line, so the
+    # fitted rise (.4 -> .6) is not set aside, but it may be the transition: unsure, not failed;
+    # a jump outside it still fails
+    lams = [0, 0.25, 0.4, 0.5, 0.6, 1.0]
+    c = synthetic_curve("linear", lams, [0.3, 0.3, 0.3, 0.6, 1.0, 1.0], [4, 4, 4, 13, 25, 25], n_problems=240)
+    v = judge_smooth(c, n_boot=B)
+    assert v.status == "inconclusive" and "may be the transition" in v.message, v.message
+    assert v.numbers["unconfirmed_steps"] == [[0.4, 0.5], [0.5, 0.6]]
+    lams = [0, 0.1, 0.2, 0.4, 0.5, 0.6, 1.0]
+    c = synthetic_curve("linear", lams, [0.3, 0.3, 0.6, 0.6, 0.6, 1.0, 1.0], [4, 4, 4, 4, 13, 25, 25], n_problems=240)
+    assert judge_smooth(c, n_boot=B).status == "fails"
