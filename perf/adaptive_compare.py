@@ -23,7 +23,7 @@ from evals.claims.catalog import judge_all
 from evals.claims.verdicts import Thresholds
 from evals.claims.verify import judged_curves
 from evals.sweep.adaptive import format_rounds, generated_tokens, run_adaptive, search_curve
-from evals.sweep.adaptive_settings import AdaptiveSettings
+from evals.sweep.adaptive_settings import DEFAULT_START, AdaptiveSettings
 from evals.sweep.config import SweepConfig
 from evals.sweep.local import run_sweep
 from evals.sweep.weights import pair_movement
@@ -106,7 +106,8 @@ def main(argv=None) -> None:
     ap.add_argument("--results", help="results store (default: the config's)")
     ap.add_argument("--fixed-lams", help="comma-separated fixed grid (default: the config's lams)")
     ap.add_argument("--methods", help="comma-separated methods (default: the config's)")
-    ap.add_argument("--start", default="0.25,0.5,0.75", help="adaptive start grid (comma-separated)")
+    ap.add_argument("--start", default=",".join(f"{x:g}" for x in DEFAULT_START),
+                    help="adaptive start grid (comma-separated; default: the settings' default)")
     ap.add_argument("--target", type=float, default=0.05)
     ap.add_argument("--centre", type=float, help="a predicted transition centre (`spectrum probe CONFIG` prints it)")
     ap.add_argument("--max-points", type=int, default=12)

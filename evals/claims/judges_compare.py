@@ -36,7 +36,7 @@ def _movement_text(movement: Mapping[str, float] | None) -> str:
         f"{k} {_number(v)}" for k, v in movement.items()) + ")"
 
 
-MIN_SHARED_LAMS = 3  # merge strengths both curves evaluated: the adaptive start grid's 0.25, 0.5, 0.75
+MIN_SHARED_LAMS = 3  # merge strengths both curves evaluated (fewer: no curve to compare, only points)
 
 
 def judge_sparse_degradation(sparse: Curve, linear: Curve | None, thresholds: Thresholds = DEFAULT,

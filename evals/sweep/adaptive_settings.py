@@ -1,10 +1,15 @@
 """The `adaptive:` section of a sweep config (`lams: adaptive`), validated where it enters.
 
     lams: adaptive
-    adaptive: {start: [0.25, 0.5, 0.75], target: 0.05, min_step: 0.01, max_points: 12,
+    adaptive: {start: [0.25, 0.5], target: 0.05, min_step: 0.01, max_points: 12,
                max_tokens: 2.0e6, centre: 0.5}
 
-- `start`: the coarse grid evaluated first (the parents always are, as in every sweep);
+- `start`: the coarse grid evaluated first (the parents always are, as in every sweep). The
+  default, 0.25 and 0.5, stops at the middle: tokens rise with lam, a point above the
+  transition costs the thinking parent's tokens, and the search explores the dear half from
+  its cheap end (a smooth step wider than 0.2 is split 0.1 above its cheaper end), so points
+  up there are bought only where a judge asks (0.25/0.5/0.75 spent 28% of the tiny pair's
+  fixed-grid tokens before the first decision; docs/adaptive.md);
 - `target`: the width the search drives the transition's centre CI down to;
 - `min_step`: the finest lam spacing it adds at the transition and the Pareto knee (the
   paper's dense step, 0.01); steps the smooth claim cannot certify are split down to the
@@ -32,7 +37,7 @@ from dataclasses import dataclass
 
 from evals.claims.verdicts import Thresholds
 
-DEFAULT_START = (0.25, 0.5, 0.75)
+DEFAULT_START = (0.25, 0.5)
 REFERENCE_STEP = Thresholds().reference_step  # the claims' lam resolution (0.1, the paper's grid)
 KEYS = ("start", "target", "min_step", "max_points", "max_tokens", "centre")
 
@@ -42,13 +47,13 @@ class AdaptiveSettings:
     start: tuple[float, ...] = DEFAULT_START
     target: float = 0.05
     min_step: float = 0.01
-    max_points: int = 12  # 3 start + 2 support + 2 to bring the rise within 0.1 + 5 knee bisections (0.25 -> 0.01)
+    max_points: int = 12  # 2 start + 3 support + 2 to bring the rise within 0.1 + 5 knee bisections (0.4 -> 0.01)
     max_tokens: float | None = None
     centre: float | None = None
 
     def __post_init__(self) -> None:
         if not self.start or any(not 0.0 <= x <= 1.0 for x in self.start):
-            raise ValueError(f"adaptive.start: lams in [0, 1], e.g. [0.25, 0.5, 0.75]; got {list(self.start)}")
+            raise ValueError(f"adaptive.start: lams in [0, 1], e.g. [0.25, 0.5]; got {list(self.start)}")
         if not 0.0 < self.target <= 0.5:
             raise ValueError(f"adaptive.target: a centre-interval width in (0, 0.5], e.g. 0.05; got {self.target}")
         if not 0.0 < self.min_step <= 0.1:

@@ -147,7 +147,7 @@ def test_settings_refuse_bad_input_with_one_line(raw, msg):
 
 def test_config_reads_lams_adaptive_and_the_probe_centre():
     cfg = SweepConfig.from_mapping({"pair": "tiny", "lams": "adaptive", "adaptive": {"centre": 0.5, "target": 0.04}})
-    assert cfg.lams == (0.25, 0.4, 0.5, 0.6, 0.75)  # the 0.1 grid's points bracketing .46-.54 and cfg.adaptive.resolution == 0.01
+    assert cfg.lams == (0.25, 0.4, 0.5, 0.6)  # the default start + the 0.1 grid's points bracketing .46-.54 and cfg.adaptive.resolution == 0.01
     with pytest.raises(ValueError, match="needs lams: adaptive"):
         SweepConfig.from_mapping({"pair": "tiny", "adaptive": {"target": 0.05}})
 
@@ -169,16 +169,17 @@ def test_driver_runs_rounds_of_ordinary_sweeps_until_nothing_is_proposed():
     cfg = SweepConfig.from_mapping({"pair": "tiny", "methods": ["linear"], "lams": "adaptive"})
     records, rounds = run_adaptive(cfg, run_fn=run_fn, n_boot=50)
     lams = rounds[-1].lams["linear"]
-    assert calls[0] == (("linear",), (0.25, 0.5, 0.75)) and calls[-1][1] == lams
-    # support at the cheapest widest step (.125 -> .1, the 0.1 grid's point); the transition's
-    # points before routing: the rise sits in .5-.75, which the smooth judge cannot set aside
-    # -> .6 (the 0.1 grid's point inside), then in .6-.75 -> .7; the rise is then resolved at
-    # the reference step and no step wider than 0.1 could hold a merge above the coin (routing
-    # asks for nothing); then the knee: thinking's accuracy first at .7, .6 cheaper ->
-    # .65 -> .62 -> .61 (correct iff lam > .6); .6-.61 is one min_step wide
-    assert lams == (0.1, 0.25, 0.5, 0.6, 0.61, 0.62, 0.65, 0.7, 0.75)
+    assert calls[0] == (("linear",), (0.25, 0.5)) and calls[-1][1] == lams  # the default start stops at .5
+    # support at the cheapest step wider than 0.1 (.125 -> .1, the 0.1 grid's point), then
+    # again (.25-.5 -> .4; AICc needs more points); the transition's points before routing:
+    # .5-1 changes accuracy over a step wider than 0.2 -> .6, 0.1 above its cheap end, then
+    # .6-1 -> .7; the rise is then resolved at the reference step and no step wider than 0.1
+    # could hold a merge above the coin (routing asks for nothing); then the knee: thinking's
+    # accuracy first at .7, .6 cheaper -> .65 -> .62 -> .61 (correct iff lam > .6); .6-.61 is
+    # one min_step wide
+    assert lams == (0.1, 0.25, 0.4, 0.5, 0.6, 0.61, 0.62, 0.65, 0.7)
     assert [tuple(p.why for p in r.added["linear"]) for r in rounds[:-1]] == [
-        ("support",), ("smooth",), ("smooth",), ("pareto",), ("pareto",), ("pareto",)]
+        ("support",), ("support",), ("smooth",), ("smooth",), ("pareto",), ("pareto",), ("pareto",)]
     assert not rounds[-1].added and rounds[-1].tokens == sum(r.generated_tokens for r in records)
 
 
@@ -267,7 +268,7 @@ def test_a_budget_refund_admits_the_rounds_next_point_before_it_ends():
         return run_fn(cfg, progress)
 
     cfg = SweepConfig.from_mapping({"pair": "tiny", "methods": ["linear", "slerp"], "lams": "adaptive",
-                                    "adaptive": {"max_tokens": 2060 + 580}})
+                                    "adaptive": {"start": [0.25, 0.5, 0.75], "max_tokens": 2060 + 580}})
     records, rounds = run_adaptive(cfg, run_fn=counting, n_boot=50)
     assert rounds[1].tokens == 2060
     assert {m: [p.lam for p in ps] for m, ps in rounds[1].added.items()} == {"linear": [0.6], "slerp": [0.6]}
