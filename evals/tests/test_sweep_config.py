@@ -1,5 +1,7 @@
 """Sweep configs: a config naming its own pair gets the real study's defaults (never the tiny
 preset by accident), presets are named, and a typo or wrong type at any depth is one line."""
+from pathlib import Path
+
 import pytest
 
 from evals.sweep.config import SweepConfig
@@ -75,3 +77,11 @@ def test_typos_and_wrong_types_are_one_line(raw, message):
         SweepConfig.from_mapping(raw, where="c.yaml")
     text = str(err.value)
     assert text.startswith("c.yaml: ") and message in text and "\n" not in text
+
+
+@pytest.mark.parametrize("path", sorted(str(p) for p in (Path(__file__).resolve().parents[2] / "configs").glob("*.yaml")))
+def test_every_shipped_config_reads(path):
+    cfg = SweepConfig.from_yaml(path)
+    assert cfg.methods and cfg.lams and cfg.benchmarks
+    if Path(path).name == "tiny-adaptive.yaml":  # the budget the README and docs/adaptive.md quote
+        assert cfg.adaptive.max_tokens == 131877 and cfg.lams == (0.25, 0.5)
