@@ -7,21 +7,24 @@ budget is spent.
 
 The judges are the claim suite's own (evals.claims.judges_curve, with their Thresholds); a
 step is split only for one of these reasons:
-- "smooth": a step wider than the claims' 0.1 reference step whose accuracy change exceeds the
-  smooth limit: the judge cannot certify it from its end points (unsure), a point inside can;
-  split into a reference-width step at its cheap end and the rest (both halves when <= 0.2);
-- "centre": the phase transition is open (inconclusive with a significant change, or fewer
-  than 4 strengths) or its centre's bootstrap CI is wider than `target`: its steepest step
-  (accuracy or thinking share) is bisected, down to `min_step` (the paper's dense 0.01);
-- "routing": the gain over random routing does not hold yet and a step wider than the 0.1
-  reference step could hold a merge above the routing line beyond noise (`routing_need`).
+- "support": the change is significant but the logistic cannot yet beat a line by the AICc
+  margin (too few strengths): the cheapest step wider than the 0.1 reference step;
+- "smooth": a step the smooth judge cannot certify (wider than 0.1 with an accuracy change
+  above its limit, or set aside inside a rise it cannot place): a point inside can;
+- "centre": the phase transition is open, its rise is not resolved at 0.1, or its centre's
+  bootstrap CI is wider than `target`: its steepest step (accuracy or thinking share);
+- "routing": the gain over random routing does not hold yet and the judge names steps wider
+  than 0.1 that could hold a merge above the routing line beyond noise (`open_steps`);
 - "pareto": no merge beats a parent yet: the knee, the step below the first lam whose accuracy
   reaches the thinking parent's (point estimate, the judge's own rule) with a cheaper lam
-  below it, is bisected down to `min_step`: a merge there may match it at fewer tokens.
-No point is placed for no collapse (more merges only add chances to fail or hold). Points
-come in that order, then by predicted cost (tokens interpolated between the step's ends)
-divided by the number of reasons asking for the step, Pareto ones only once no curve needs
-another (`run_adaptive`), up to `max_points` merges per method and `max_tokens` in all.
+  below it, down to `min_step`: a merge there may match it at fewer tokens.
+No point is placed for no collapse (more merges only add chances to fail or hold). Coarse to
+fine (`split_point`): a step wider than 0.1 is split at a point of the 0.1 grid inside it,
+narrower ones on the `min_step` lattice. A round takes the transition's points (support,
+smooth, centre) of every curve first, routing points only once no curve needs one of those,
+Pareto points only once no curve needs any other; within a round by predicted cost (tokens
+interpolated between the step's ends) divided by the number of reasons asking for the step,
+up to `max_points` merges per method and `max_tokens` in all (`run_adaptive`).
 Every added point is an ordinary sweep point (run by `run_fn`, `evals.sweep.local.run_sweep`
 or the Ray driver), so its records are ordinary store records: resume, Ray and reports need
 no special case, and a rerun replays the same rounds from the store without generating.
@@ -43,7 +46,8 @@ from evals.sweep.adaptive_settings import AdaptiveSettings
 from evals.sweep.config import SweepConfig
 from evals.sweep.local import run_sweep
 
-MAX_ROUNDS = 12  # bisection from a 0.25 grid to 0.01 takes 5; smooth and the knee a few more
+MAX_ROUNDS = 24  # a runaway cap only: max_points bounds each curve, but a curve's routing and
+# Pareto points wait while any curve still needs a transition point, so rounds outnumber points
 ORDER = ("support", "smooth", "centre", "routing", "pareto")  # holds/fails verdicts first; pareto can only gain "holds"
 
 
@@ -108,7 +112,8 @@ def transition_needs(curve: Curve, lam, acc, thought, tokens, settings: Adaptive
     but too few points for the logistic to beat a line by the AICc margin, only "support": the
     cheapest step (by predicted cost) wider than the reference step, the widest among equally
     cheap (a point is a point to the AICc test; one on the cheap plateau costs the direct
-    parent's tokens): no fit yet, so no window for the smooth claim to set aside. Once fitted: "centre" (the steepest step) while the width is uncertain
+    parent's tokens): no fit yet, so no window for the smooth claim to set aside. Once
+    fitted: "centre" (the steepest step) while the width is uncertain
     against the limit, the centre CI is wider than `target` or the steepest step is wider than
     the 0.1 reference step (the fitted width of a rise inside a wider gap says nothing about
     the 0.2 limit), and "smooth" for every step the smooth judge cannot certify."""
@@ -204,6 +209,19 @@ def propose(curve: Curve, settings: AdaptiveSettings, thresholds: Thresholds | N
     return out
 
 
+LATER = (("routing", "pareto"), ("pareto",))  # the transition's points first, then routing, then Pareto
+
+
+def first_needed(cands: list[tuple[str, Proposal]]) -> list[tuple[str, Proposal]]:
+    """The (method, proposal) pairs a round takes: the transition's points (support, smooth,
+    centre) of every curve while any curve has one; else routing points while any curve has
+    one; else Pareto points."""
+    for later in LATER:
+        if any(p.why not in later for _, p in cands):
+            return [(m, p) for m, p in cands if p.why not in later]
+    return cands
+
+
 def search_curve(point_at: Callable[[float], Point], settings: AdaptiveSettings, *, direct: Point,
                  think: Point, method: str = "linear", n_boot: int = 200, seed: int = 0) -> tuple[Curve, int]:
     """The search on one curve whose points come from `point_at(lam)` (a simulation or a cache):
@@ -213,7 +231,8 @@ def search_curve(point_at: Callable[[float], Point], settings: AdaptiveSettings,
     while True:
         rounds += 1
         curve = Curve(direct.pair, method, direct.benchmark, tuple(pts.values()), direct, think)
-        new = propose(curve, settings, n_boot=n_boot, seed=seed) if rounds < MAX_ROUNDS else []
+        new = [p for _, p in first_needed([(method, p) for p in propose(curve, settings, n_boot=n_boot, seed=seed)])
+               ] if rounds < MAX_ROUNDS else []
         if not new:
             return curve, rounds
         pts.update({p.lam: point_at(p.lam) for p in new})
@@ -233,10 +252,11 @@ class Round:
 def run_adaptive(config: SweepConfig, *, run_fn: Callable[..., list[SampleRecord]] = run_sweep,
                  progress: bool = True, n_boot: int = 200) -> tuple[list[SampleRecord], list[Round]]:
     """Rounds of ordinary sweeps, one per method with that method's lams, until no curve
-    proposes a point or none fits the token budget. A round takes every curve's support,
-    smooth, centre and routing points, in that order, cheapest per reason served first
-    (`Proposal.rank`); Pareto points only in rounds where no curve needs one of those, so the
-    budget goes to holds/fails verdicts first. Under `max_tokens` a point is admitted at its
+    proposes a point or none fits the token budget. A round takes every curve's transition
+    points (support, smooth, centre), cheapest per reason served first (`Proposal.rank`);
+    routing points only in rounds where no curve needs one of those, Pareto points only where
+    no curve needs any other, so the budget goes to the transition's verdicts (which routing
+    and Pareto read too) first. Under `max_tokens` a point is admitted at its
     dearer neighbour's tokens (a bound when tokens are monotone between neighbours, so the
     budget holds); what the admitted points did not spend of their bound comes back before
     the round's next point is turned away: the admitted ones run, and the round's remaining
@@ -262,10 +282,7 @@ def run_adaptive(config: SweepConfig, *, run_fn: Callable[..., list[SampleRecord
         if i + 1 < MAX_ROUNDS:
             cands = [(curve.method, p) for curve in judged_curves(list(records.values())) if curve.method in lams
                      for p in propose(curve, settings, n_boot=n_boot, seed=config.seed)]
-            for later in (("routing", "pareto"), ("pareto",)):  # the transition's points first, in every curve
-                if any(p.why not in later for _, p in cands):
-                    cands = [(m, p) for m, p in cands if p.why not in later]
-                    break
+            cands = first_needed(cands)
             queue = sorted(cands, key=lambda c: c[1].rank)
             while queue:
                 budget = None if settings.max_tokens is None else settings.max_tokens - spent
