@@ -25,6 +25,7 @@ import fcntl
 import os
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -32,6 +33,38 @@ from evals.records import RecordError, SampleRecord
 from evals.metrics import summary_table
 
 LOCK_TIMEOUT_S = 120.0
+MAX_SNAPSHOTS = 4  # results files whose last read this process keeps (most recent first out last)
+CHECK_BYTES = 4096  # bytes before a snapshot's end compared to tell a grown file from a rewritten one
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What one read of a results file found: its records up to `valid_bytes`, and the bytes
+    at its start and just before that point, to tell the same file grown by appends from a
+    rewritten one (a file edited in place between those windows, in the same process, would
+    not be read again: the store is append-only)."""
+
+    file: tuple[int, int]  # (st_dev, st_ino)
+    valid_bytes: int
+    lines: int
+    by_key: dict
+    head: bytes  # the file's first CHECK_BYTES
+    tail: bytes  # the CHECK_BYTES before valid_bytes
+
+    @classmethod
+    def of(cls, f, st, store: "ResultsStore") -> "_Snapshot":
+        n, start = store._valid_bytes, max(0, store._valid_bytes - CHECK_BYTES)
+        return cls((st.st_dev, st.st_ino), n, store._lines, dict(store._by_key),
+                   os.pread(f.fileno(), min(n, CHECK_BYTES), 0), os.pread(f.fileno(), n - start, start))
+
+    def matches(self, f, st) -> bool:
+        if (st.st_dev, st.st_ino) != self.file or st.st_size < self.valid_bytes:
+            return False
+        return (os.pread(f.fileno(), len(self.head), 0) == self.head
+                and os.pread(f.fileno(), len(self.tail), self.valid_bytes - len(self.tail)) == self.tail)
+
+
+_SNAPSHOTS: dict[str, _Snapshot] = {}  # resolved path -> its last read in this process
 
 
 class ResultsStore:
@@ -47,7 +80,26 @@ class ResultsStore:
         if self.path.is_dir():
             raise ValueError(f"{self.path}: is a directory; give a results file such as {self.path}/results.jsonl")
         if self.path.exists():
-            self._scan(self.path.read_bytes())
+            self._open()
+
+    def _open(self) -> None:
+        """Read the file; when this process read it before and it has only grown since (same
+        file, same bytes before where that read stopped), start from that read and parse only
+        what was appended: a sweep driver that reopens one store per point or per round
+        (`lams: adaptive`, one call per method) parses each line once, not once per call."""
+        key = str(self.path.resolve())
+        with open(self.path, "rb") as f:
+            st = os.fstat(f.fileno())
+            snap = _SNAPSHOTS.get(key)
+            if snap is not None and snap.matches(f, st):
+                self._by_key, self._valid_bytes, self._lines = dict(snap.by_key), snap.valid_bytes, snap.lines
+                f.seek(self._valid_bytes)
+            self._scan(f.read())
+            if self._valid_bytes:
+                _SNAPSHOTS.pop(key, None)
+                _SNAPSHOTS[key] = _Snapshot.of(f, st, self)
+                while len(_SNAPSHOTS) > MAX_SNAPSHOTS:
+                    _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)))
 
     def _scan(self, data: bytes) -> set[tuple]:
         """Parse `data` (the file from byte `_valid_bytes` on); returns the keys it added."""
