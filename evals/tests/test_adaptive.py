@@ -152,10 +152,9 @@ def test_config_reads_lams_adaptive_and_the_probe_centre():
         SweepConfig.from_mapping({"pair": "tiny", "adaptive": {"target": 0.05}})
 
 
-def test_driver_runs_rounds_of_ordinary_sweeps_until_nothing_is_proposed():
-    # a step at 0.6 on 20 problems: correct iff lam > 0.6 (tokens 4 below, 25 above)
-    calls = []
-
+def step_at_06(calls: list):
+    """A fake sweep: a step at 0.6 on 20 problems, correct iff lam > 0.6 (tokens 4 below, 25
+    above); each call's (methods, lams) is appended to `calls`."""
     def run_fn(cfg, progress=False):
         calls.append((cfg.methods, cfg.lams))
         recs = []
@@ -165,9 +164,13 @@ def test_driver_runs_rounds_of_ordinary_sweeps_until_nothing_is_proposed():
                                 fingerprint=f"{method}@{lam}", thought=lam > 0.6)
                 recs.append(replace(r, method=method, benchmark="synthetic"))
         return recs
+    return run_fn
 
+
+def test_driver_runs_rounds_of_ordinary_sweeps_until_nothing_is_proposed():
+    calls = []
     cfg = SweepConfig.from_mapping({"pair": "tiny", "methods": ["linear"], "lams": "adaptive"})
-    records, rounds = run_adaptive(cfg, run_fn=run_fn, n_boot=50)
+    records, rounds = run_adaptive(cfg, run_fn=step_at_06(calls), n_boot=50)
     lams = rounds[-1].lams["linear"]
     assert calls[0] == (("linear",), (0.25, 0.5)) and calls[-1][1] == lams  # the default start stops at .5
     # support at the cheapest step wider than 0.1 (.125 -> .1, the 0.1 grid's point), then
@@ -252,24 +255,10 @@ def test_a_budget_refund_admits_the_rounds_next_point_before_it_ends():
     # 80 each): 2,060. Round 2 asks both for .6 (the rise in .5-.75), each bounded by its dearer
     # neighbour's 500; with 580 left only one fits at its bound. It runs, spends 80 (.6 is below
     # the step), and the refund admits the other in the same round: 2,220 in all, within budget
-    def run_fn(cfg, progress=False):
-        recs = []
-        for method, lam in [(None, 0.0), (None, 1.0)] + [(cfg.methods[0], x) for x in cfg.lams]:
-            for i in range(20):
-                r = make_record(f"q{i:02d}", correct=lam > 0.6, tokens=25 if lam > 0.6 else 4, lam=lam,
-                                fingerprint=f"{method}@{lam}", thought=lam > 0.6)
-                recs.append(replace(r, method=method, benchmark="synthetic"))
-        return recs
-
     calls = []
-
-    def counting(cfg, progress=False):
-        calls.append((cfg.methods, cfg.lams))
-        return run_fn(cfg, progress)
-
     cfg = SweepConfig.from_mapping({"pair": "tiny", "methods": ["linear", "slerp"], "lams": "adaptive",
                                     "adaptive": {"start": [0.25, 0.5, 0.75], "max_tokens": 2060 + 580}})
-    records, rounds = run_adaptive(cfg, run_fn=counting, n_boot=50)
+    records, rounds = run_adaptive(cfg, run_fn=step_at_06(calls), n_boot=50)
     assert rounds[1].tokens == 2060
     assert {m: [p.lam for p in ps] for m, ps in rounds[1].added.items()} == {"linear": [0.6], "slerp": [0.6]}
     assert [c[1] for c in calls[-2:]] == [(0.1, 0.25, 0.5, 0.6, 0.75)] * 2  # one after the other
