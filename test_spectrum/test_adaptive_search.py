@@ -1,6 +1,7 @@
-"""`lams: adaptive` against the fixed grid on the tiny pair (issue 13's goal, docs/adaptive.md):
-under a budget of 40% of the fixed 0.1 grid's generated tokens, the adaptive search reaches
-every verdict the fixed grid reaches, and none flips between holds and fails.
+"""`lams: adaptive` on the embedded pairs (issue 13's goals, docs/adaptive.md): on tiny, under a
+budget of 40% of the fixed 0.1 grid's generated tokens, the search reaches every verdict the
+fixed grid reaches, and none flips between holds and fails; on overthink (the Pareto claim's
+positive control) it finds the Pareto improvement with its defaults.
 
 The fixed grid is the claim suite's own sweep (resumed from its store, so nothing is generated
 twice in one run); the adaptive run works on a copy of that store, so the suite's results and
@@ -16,10 +17,12 @@ from pathlib import Path
 import pytest
 
 from evals.claims.catalog import judge_all
+from evals.claims.judges_curve import judge_pareto
 from evals.claims.verdicts import Thresholds
 from evals.claims.verify import judged_curves
 from evals.sweep.adaptive import generated_tokens, run_adaptive
 from evals.sweep.adaptive_settings import AdaptiveSettings
+from evals.sweep.config import SweepConfig
 from evals.sweep.local import run_sweep
 from evals.sweep.weights import pair_movement
 from test_spectrum.options import sweep_config
@@ -51,3 +54,19 @@ def test_adaptive_reaches_the_fixed_grids_verdicts_at_40_percent_of_its_tokens(r
     differ = {k: (want.get(k), got.get(k)) for k in set(want) | set(got) if want.get(k) != got.get(k)}
     assert not differ, f"{len(differ)} of {len(want)} verdicts differ (fixed, adaptive): {differ}"
     assert Path(cfg.results).is_file()
+
+
+def test_adaptive_finds_the_overthink_pairs_pareto_improvement(tmp_path):
+    # the Pareto claim's positive control (fixtures/overthink): with its defaults, the search
+    # walks the knee down to the merge that matches the thinking parent at fewer tokens, and
+    # the judge holds, as on the 35-lam grid of configs/overthink.yaml
+    root = Path(__file__).resolve().parents[1]
+    cfg = SweepConfig.from_yaml(root / "configs" / "overthink.yaml")
+    cfg = replace(cfg, data={k: str(root / v) for k, v in cfg.data.items()}, results=str(tmp_path / "o.jsonl"),
+                  adaptive=AdaptiveSettings(), lams=AdaptiveSettings().grid())
+    records, rounds = run_adaptive(cfg, progress=False)
+    (curve,) = judged_curves(records)
+    v = judge_pareto(curve, Thresholds(), n_boot=1000, seed=0)
+    assert v.status == "holds", v.message
+    assert any(p.why == "pareto" for r in rounds for ps in r.added.values() for p in ps)
+    assert [d["lam"] for d in v.numbers["dominating"]] and len(curve.points) <= AdaptiveSettings().max_points
