@@ -60,6 +60,16 @@ class Smoothness:
     spearman_ci: tuple[float, float] | None
 
 
+def window_steps(lam: np.ndarray, window: tuple[float, float]) -> np.ndarray:
+    """Indices i of the steps lam[i] -> lam[i + 1] (sorted lams) that a lam window (lo, hi)
+    overlaps; for a window narrower than the grid, the step containing it."""
+    lo, hi = window
+    inside = (lam[1:] > lo) & (lam[:-1] < hi)
+    if not inside.any():
+        inside = (lam[1:] >= lo) & (lam[:-1] <= hi)
+    return np.flatnonzero(inside)
+
+
 def analyze_smoothness(curve: Curve, window: tuple[float, float] | None = None, *,
                        n_boot: int = 1000, seed: int = 0, level: float = 0.95,
                        resamples: Resamples | None = None) -> Smoothness:
@@ -71,10 +81,7 @@ def analyze_smoothness(curve: Curve, window: tuple[float, float] | None = None, 
     steps_rep = np.diff(rs.acc[:, cols], axis=1)
     inside = np.zeros(len(steps_hat), dtype=bool)
     if window is not None:
-        lo, hi = window
-        inside = (lam[1:] > lo) & (lam[:-1] < hi)
-        if not inside.any():  # a window narrower than the grid: the step containing it
-            inside = (lam[1:] >= lo) & (lam[:-1] <= hi)
+        inside[window_steps(lam, window)] = True
     keep = np.flatnonzero(~inside)
     excluded = tuple((float(lam[i]), float(lam[i + 1])) for i in np.flatnonzero(inside))
     jump_lams = jump = jump_ci = None

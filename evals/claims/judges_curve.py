@@ -19,7 +19,7 @@ from evals.analysis.collapse import analyze_collapse
 from evals.analysis.pareto import dominance_all, hypervolume, pareto_front
 from evals.analysis.points import Curve
 from evals.analysis.routing import routing_gains
-from evals.analysis.smoothness import analyze_smoothness
+from evals.analysis.smoothness import analyze_smoothness, window_steps
 from evals.analysis.transition import analyze_transition, fit_logistic
 from evals.claims.verdicts import Thresholds, Verdict
 
@@ -56,13 +56,13 @@ def _distinct_lams(curve: Curve) -> int:
 
 def unresolved_steps(lams, window: tuple[float, float], th: Thresholds) -> list[tuple[float, float]]:
     """Steps of the grid `lams` that the fitted 10-90% rise `window` overlaps (the one holding
-    it, when it falls inside a single step) and that are wider than the reference step: a rise
-    inside such a step may be as wide as the step, whatever width the fit gives (with no point
-    inside, any narrower rise fits as well). None on a grid at the reference step."""
-    lo, hi = window
-    xs = sorted(set(float(x) for x in lams))
-    return [(a, b) for a, b in zip(xs, xs[1:])
-            if b - a > th.reference_step + 1e-9 and a < hi + 1e-12 and b > lo - 1e-12]
+    it, when it falls inside a single step; `window_steps`, the smooth claim's own rule) and
+    that are wider than the reference step: a rise inside such a step may be as wide as the
+    step, whatever width the fit gives (with no point inside, any narrower rise fits as well).
+    None on a grid at the reference step."""
+    xs = np.array(sorted(set(float(x) for x in lams)))
+    return [(float(xs[i]), float(xs[i + 1])) for i in window_steps(xs, window)
+            if xs[i + 1] - xs[i] > th.reference_step + 1e-9]
 
 
 def _context(curve: Curve, th: Thresholds) -> tuple[dict, str]:
@@ -153,9 +153,8 @@ def judge_smooth(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int 
         else:  # a significant change the logistic does not (yet) confirm as a transition: the
             # steps of its fitted rise may be the transition, so they are not failed (unsure when large)
             mw = fit.window if fit.width <= th.abrupt_max_width else (fit.c, fit.c)
-            d = dict(zip(zip(lam[:-1].tolist(), lam[1:].tolist()), np.diff(rs.acc_hat[[rs.index(p) for p in series]])))
-            maybe = [(a, b, float(d[(a, b)])) for a, b in
-                     analyze_smoothness(curve, mw, resamples=rs, level=th.level).excluded]
+            d = np.diff(rs.acc_hat[[rs.index(p) for p in series]])
+            maybe = [(float(lam[i]), float(lam[i + 1]), float(d[i])) for i in window_steps(lam, mw)]
     sm = analyze_smoothness(curve, window, resamples=rs, level=th.level)
     # a set-aside step wider than the reference step is not known to lie inside the rise (it
     # may be as wide as the step): it is judged as a wide step, so it can only be unsure
@@ -291,18 +290,20 @@ def pareto_open_steps(curve: Curve, th: Thresholds) -> list[tuple[float, float]]
     whose best conceivable interior merge, its ends' higher accuracy at their lower cost,
     would beat a parent on both axes (at least as accurate, strictly cheaper): an evaluation
     that leaves it unsplit cannot say that no merge does."""
-    pts = curve.series()
     parents = [p for p in (curve.direct, curve.think) if p is not None and p.mean_tokens is not None]
+    return [(float(a.lam), float(b.lam)) for a, b, best, cost in _wide_steps(curve, th)
+            if any(best >= p.accuracy and cost < p.mean_tokens for p in parents)]
+
+
+def _wide_steps(curve: Curve, th: Thresholds) -> list[tuple]:
+    """(a, b, best, cost) for the steps a -> b of the series (parents included) wider than the
+    reference step: best conceivable interior merge = the ends' higher accuracy at their lower
+    cost. None when a point lacks token counts."""
+    pts = curve.series()
     if any(p.mean_tokens is None for p in pts):
         return []
-    out = []
-    for a, b in zip(pts, pts[1:]):
-        if b.lam - a.lam <= th.reference_step + 1e-9:
-            continue
-        best, cost = max(a.accuracy, b.accuracy), min(a.mean_tokens, b.mean_tokens)
-        if any(best >= p.accuracy and cost < p.mean_tokens for p in parents):
-            out.append((float(a.lam), float(b.lam)))
-    return out
+    return [(a, b, max(float(a.accuracy), float(b.accuracy)), min(float(a.mean_tokens), float(b.mean_tokens)))
+            for a, b in zip(pts, pts[1:]) if b.lam - a.lam > th.reference_step + 1e-9]
 
 
 def judge_pareto(curve: Curve, thresholds: Thresholds = DEFAULT, *, n_boot: int = 1000,
@@ -377,19 +378,14 @@ def routing_open_steps(curve: Curve, th: Thresholds, half: dict[float, float]) -
     routing, so an evaluation that leaves it unsplit cannot say that none does. A chord
     between two ends on or below the line stays below it, so only a step where accuracy
     rises faster than cost qualifies. Needs both parents with token counts."""
-    d, t, pts = curve.direct, curve.think, curve.series()
-    if d is None or t is None or d.mean_tokens is None or t.mean_tokens is None \
-            or any(p.mean_tokens is None for p in pts):
+    d, t = curve.direct, curve.think
+    if d is None or t is None or d.mean_tokens is None or t.mean_tokens is None:
         return []
     td, tt, ad, at = float(d.mean_tokens), float(t.mean_tokens), float(d.accuracy), float(t.accuracy)
     z = NormalDist().inv_cdf(0.5 + th.level / 2.0)
     out = []
-    for a, b in zip(pts, pts[1:]):
-        if b.lam - a.lam <= th.reference_step + 1e-9:
-            continue
-        cost = min(float(a.mean_tokens), float(b.mean_tokens))
+    for a, b, best, cost in _wide_steps(curve, th):
         q = 0.5 if tt == td else min(max((cost - td) / (tt - td), 0.0), 1.0)
-        best = max(float(a.accuracy), float(b.accuracy))
         gain = best - ((1 - q) * ad + q * at)
         floor = z * math.sqrt(best * (1.0 - best) / max(a.n, b.n, 1))  # one new point's own binomial noise
         noise = max([half[k] for k in (round(a.lam, 4), round(b.lam, 4)) if k in half] + [floor])
