@@ -142,10 +142,14 @@ def transition_needs(curve: Curve, lam, acc, thought, tokens, settings: Adaptive
     return _smooth_needs(curve, lam, th, n_boot, seed)
 
 
+def _step_index(lam, a: float) -> int:
+    """The index of the step that starts at `a` (a lam a judge's numbers name)."""
+    return int(np.flatnonzero(np.isclose(lam, a))[0])
+
+
 def _smooth_needs(curve: Curve, lam, th: Thresholds, n_boot: int, seed: int) -> list[tuple[int, str, float]]:
     sm = judge_smooth(curve, th, n_boot=n_boot, seed=seed)
-    return [(int(np.flatnonzero(np.isclose(lam, a))[0]), "smooth", abs(float(d)))
-            for a, b, d in sm.numbers.get("uncertified_steps", [])]
+    return [(_step_index(lam, a), "smooth", abs(float(d))) for a, b, d in sm.numbers.get("uncertified_steps", [])]
 
 
 def routing_need(curve: Curve, lam, acc, tokens, th: Thresholds, n_boot: int, seed: int) -> list[tuple[int, str, float]]:
@@ -158,7 +162,7 @@ def routing_need(curve: Curve, lam, acc, tokens, th: Thresholds, n_boot: int, se
     rg = judge_routing_gain(curve, th, n_boot=n_boot, seed=seed)
     if rg.status == "holds":
         return []
-    return [(int(np.flatnonzero(np.isclose(lam, a))[0]), "routing", g) for a, b, g in rg.numbers.get("open_steps", [])]
+    return [(_step_index(lam, a), "routing", g) for a, b, g in rg.numbers.get("open_steps", [])]
 
 
 def pareto_need(curve: Curve, lam, acc, tokens, th: Thresholds, n_boot: int, seed: int) -> list[tuple[int, str, float]]:
@@ -209,7 +213,7 @@ def propose(curve: Curve, settings: AdaptiveSettings, thresholds: Thresholds | N
     return out
 
 
-LATER = (("routing", "pareto"), ("pareto",))  # the transition's points first, then routing, then Pareto
+LATER = (ORDER[3:], ORDER[4:])  # the transition's points (ORDER[:3]) first, then routing, then Pareto
 
 
 def first_needed(cands: list[tuple[str, Proposal]]) -> list[tuple[str, Proposal]]:
