@@ -43,6 +43,7 @@ def test_adaptive_reaches_the_fixed_grids_verdicts_at_40_percent_of_its_tokens(r
     if request.config.getoption("--judge-only") or cfg.device != "cpu" or cfg.lams != tuple(i / 10 for i in range(11)):
         pytest.skip("measured for the tiny pair's default sweep (CPU, the 0.1 grid); this run changes it")
     fixed = run_sweep(cfg, progress=False)
+    suite_store = Path(cfg.results).read_bytes()
     store = tmp_path / "adaptive.jsonl"
     shutil.copyfile(cfg.results, store)
     budget = SHARE * generated_tokens(fixed)
@@ -53,7 +54,7 @@ def test_adaptive_reaches_the_fixed_grids_verdicts_at_40_percent_of_its_tokens(r
     want, got = _verdicts(cfg, fixed), _verdicts(cfg, adaptive)
     differ = {k: (want.get(k), got.get(k)) for k in set(want) | set(got) if want.get(k) != got.get(k)}
     assert not differ, f"{len(differ)} of {len(want)} verdicts differ (fixed, adaptive): {differ}"
-    assert Path(cfg.results).is_file()
+    assert Path(cfg.results).read_bytes() == suite_store  # the suite's store holds the fixed grid only
 
 
 def test_adaptive_finds_the_overthink_pairs_pareto_improvement(tmp_path):

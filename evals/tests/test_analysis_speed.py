@@ -78,7 +78,6 @@ def test_dominance_scores_use_each_columns_own_spread():
 def test_average_ranks_equal_scipy_rankdata(kind):
     from scipy.stats import rankdata
 
-
     rng = np.random.default_rng(len(kind))
     a = {"normal": rng.normal(size=(200, 11)), "ties": rng.integers(0, 4, size=(200, 11)) * 0.5,
          "constant": np.full((5, 11), 3.0), "one_row": rng.integers(0, 3, size=(1, 7)).astype(float),
@@ -90,7 +89,6 @@ def test_average_ranks_equal_scipy_rankdata(kind):
 
 
 def test_simultaneous_ci_uses_numpys_quantile():
-
     rng = np.random.default_rng(4)
     reps, hat = rng.normal(size=(300, 5)) * [1, 2, 0, 1, 3], np.array([0.1, 0.2, 0.0, -0.3, 0.5])
     lo, hi = simultaneous_ci(hat, reps)

@@ -46,7 +46,6 @@ def test_random_tables_equal_tabulate(seed):
 
 
 def test_whole_markdown_report_equals_tabulates(tmp_path, monkeypatch):
-
     lams = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0]
     curves = [synthetic_curve(m, lams, [0.2, 0.25, 0.3, 0.7, 0.75, 0.8], [300, 900, 1200, 2000, 2600, 3000],
                               pair=p, benchmark=b, n_problems=40)
@@ -76,7 +75,6 @@ def test_wrapped_simple_tables_equal_tabulate(cells, width):
 
 
 def test_terminal_verdict_table_equals_tabulates(monkeypatch):
-
     lams = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     curves = [synthetic_curve(m, lams, [0.2, 0.2, 0.3, 0.7, 0.8, 0.8], [100, 200, 300, 400, 500, 600],
                               benchmark=b, n_problems=30) for b in ("aime", "gsm8k") for m in ("linear", "slerp")]
